@@ -1,0 +1,40 @@
+"""Python API for notebooks and scripts.
+
+Example:
+    >>> import sim
+    >>> cfg = sim.load_config(["population=tiny", "ensemble.n_reps=2"])
+    >>> res = sim.run(cfg)
+    >>> res.summary().query("indicator == 'share_dossiers_full_online' and scope == 'localities'")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.config import RunConfig, load_config
+from sim.ensemble import EnsembleResult, run_ensemble
+
+
+def run(cfg: RunConfig | list[str] | None = None, observed=None,
+        progress: bool = False) -> EnsembleResult:
+    """Run an ensemble from a typed config or a list of Hydra-style overrides.
+
+    Returns:
+        :class:`~sim.ensemble.EnsembleResult` with ``summary()`` (DataFrame), ``targets(observed)``
+        and ``indicators()`` (``{(indicator, scope): (n_runs, n_months) array}``).
+    """
+    if cfg is None or isinstance(cfg, list):
+        cfg = load_config(cfg or [])
+    return run_ensemble(cfg, observed, progress=progress)
+
+
+def save(res: EnsembleResult, run_dir: Path | str, observed=None,
+         figures: bool = True, langs: tuple[str, ...] = ("en",)) -> list[Path]:
+    """Write a run folder (tables, arrays, charts) for an ensemble run from Python."""
+    from sim.outputs import write_run_outputs
+
+    if observed is None:
+        from sim.observed import load_observed
+
+        observed = load_observed(res.cfg.observed_dir or None)
+    return write_run_outputs(res, observed, run_dir, figures=figures, langs=langs, dpi=res.cfg.reporting.dpi)

@@ -1,0 +1,144 @@
+"""``python -m sim``: the Hydra entry point. Validate -> run -> save -> exit code.
+
+Exit codes: 0 finished; 2 bad input (one line on stderr, the run folder's manifest says
+``failed``); 1 unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sys
+import time
+from pathlib import Path
+
+from sim.config import CONF_DIR, RESULTS_DIR, RunConfig, from_dict, load_config, to_dict
+from sim.errors import SimInputError
+from sim.manifest import RunFolder, read_status
+
+log = logging.getLogger("sim")
+HYDRA_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i",
+               "--shell-completion", "-sc", "--resolve", "--package", "-p", "--config-path", "-cp",
+               "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
+
+
+def setup_logging() -> None:
+    """Progress and info lines on stderr (Hydra also copies them to the run folder's log)."""
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S")
+
+
+def expand_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
+    """Every override combination a (multi)run will compose, for validation before Hydra runs."""
+    if not multirun:
+        return [overrides]
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    choices = []
+    for o in parsed:
+        key = o.get_key_element()
+        if o.is_sweep_override():
+            choices.append([f"{key}={v}" for v in o.sweep_string_iterator()])
+        else:
+            choices.append([o.input_line])
+    return [list(c) for c in itertools.product(*choices)] if choices else [[]]
+
+
+def fail_folder(overrides: list[str], message: str) -> Path:
+    """Record a run that failed before Hydra made its folder (bad override or config)."""
+    run_dir = next((o.split("=", 1)[1] for o in overrides if o.startswith("hydra.run.dir=")), None)
+    path = Path(run_dir) if run_dir else RESULTS_DIR / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-failed"
+    if read_status(path) == "ok":
+        return path
+    folder = RunFolder(path)
+    folder.update(command=sys.argv)
+    folder.finish("failed", message)
+    return path
+
+
+def preflight(argv: list[str]) -> None:
+    """Compose and validate every configuration a command will run; exit 2 on the first error."""
+    if any(a.split("=")[0] in HYDRA_FLAGS for a in argv):
+        return
+    multirun = "-m" in argv or "--multirun" in argv
+    overrides = [a for a in argv if a not in ("-m", "--multirun")]
+    try:
+        combos = expand_overrides(overrides, multirun)
+    except Exception as exc:  # the override grammar's own errors
+        combos, error = None, f"overrides: {str(exc).splitlines()[0]}"
+    else:
+        error = None
+    for combo in combos or []:
+        try:
+            load_config([o for o in combo if not o.startswith(("hydra.", "hydra/"))])
+        except SimInputError as exc:
+            error = str(exc)
+            break
+    if error:
+        path = fail_folder(overrides, error) if not multirun else None
+        print(f"error: {error}", file=sys.stderr)
+        if path:
+            print(f"(recorded as failed in {path}/manifest.json)", file=sys.stderr)
+        sys.exit(2)
+
+
+def run_job(plain: dict, run_dir: Path) -> int:
+    """Run one configured job into ``run_dir``; returns the exit code."""
+    from sim.ensemble import run_ensemble
+    from sim.observed import ObservedDataError, load_observed
+    from sim.outputs import write_run_outputs
+
+    try:
+        folder = RunFolder(run_dir)
+    except SimInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        cfg: RunConfig = from_dict(RunConfig, plain)
+        observed = load_observed(cfg.observed_dir or None)
+        folder.update(command=sys.argv, scenario=cfg.scenario.name, rng_seed=cfg.rng_seed,
+                      population_scale=cfg.population.scale, n_reps=cfg.ensemble.n_reps,
+                      n_draws=cfg.ensemble.n_draws, data_hashes=observed.hashes, config=to_dict(cfg))
+        log.info("run folder %s", run_dir)
+        ens = run_ensemble(cfg, observed, progress=True)
+        langs = (cfg.reporting.lang,) + tuple(x for x in ("en", "vi") if x != cfg.reporting.lang)
+        write_run_outputs(ens, observed, run_dir, figures=cfg.reporting.figures, langs=langs, dpi=cfg.reporting.dpi)
+        folder.update(n_runs=len(ens.results), n_agents_per_run=int(ens.results[0].adults.sum()))
+        folder.finish("ok")
+        log.info("finished: %s (%.1f s)", run_dir, folder.manifest["wall_time_s"])
+        return 0
+    except (SimInputError, ObservedDataError) as exc:
+        folder.finish("failed", str(exc))
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        folder.finish("failed", "interrupted")
+        raise
+    except Exception as exc:
+        folder.finish("failed", f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _hydra_entry() -> None:
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import DictConfig, OmegaConf
+
+    @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+    def app(cfg: DictConfig) -> None:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+        code = run_job(plain, Path(HydraConfig.get().runtime.output_dir))
+        if code:
+            sys.exit(code)
+
+    app()
+
+
+def main() -> None:
+    """Console entry point of ``python -m sim``."""
+    setup_logging()
+    preflight(sys.argv[1:])
+    _hydra_entry()
+
+
+__all__ = ["main", "run_job", "preflight", "load_config"]

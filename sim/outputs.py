@@ -1,0 +1,79 @@
+"""Writing a finished ensemble into its run folder: tables, arrays and charts.
+
+Everything is written into ``<run>/.staging/`` first and moved into place only when all of it
+exists, so a failed run never leaves files that look like finished results.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.ensemble import EnsembleResult
+from sim.manifest import atomic_write
+from sim.observed import ObservedData
+
+log = logging.getLogger(__name__)
+
+
+def chart_meta(ens: EnsembleResult) -> dict:
+    """Run facts printed under every chart."""
+    cfg = ens.cfg
+    scale = cfg.population.scale
+    return {"scenario": cfg.scenario.name, "n_runs": len(ens.results), "n_draws": cfg.ensemble.n_draws,
+            "scale": f"{scale:,.0f}" if scale >= 1 else scale}
+
+
+def make_figures(ens: EnsembleResult, observed: ObservedData, summary: pd.DataFrame, lang: str) -> dict:
+    """The standard charts of a run, ``{file name: Figure}``."""
+    from sim.reporting import charts
+
+    meta, obs, tg = chart_meta(ens), observed.observations, observed.targets
+    loc = tg[(tg.indicator == "share_dossiers_full_online") & (tg.scope == "localities") & tg.modelled.astype(bool)]
+    threshold = float(loc["threshold"].iloc[0]) if len(loc) else 0.7
+    deadline = str(loc["deadline"].iloc[0]) if len(loc) else "2025-12"
+    figs = {"targets_full_online": charts.targets_chart(summary, obs, tg, meta, lang),
+            "citizens_using_ops": charts.usage_chart(summary, obs, tg, meta, lang)}
+    if deadline in set(summary["date"]):
+        figs["province_ranking"] = charts.province_ranking_chart(summary, observed.provinces, meta, lang,
+                                                                 deadline, threshold)
+    return {f"{name}_{lang}.png": fig for name, fig in figs.items()}
+
+
+def write_run_outputs(ens: EnsembleResult, observed: ObservedData, run_dir: Path | str,
+                      figures: bool = True, langs: tuple[str, ...] = ("en",), dpi: int = 150) -> list[Path]:
+    """Write ``summary.csv``, ``targets.csv``, ``outcomes.npz`` and ``figures/`` into ``run_dir``.
+
+    Returns:
+        The paths written.
+    """
+    run_dir = Path(run_dir)
+    staging = run_dir / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "figures").mkdir(parents=True)
+    summary = ens.summary()
+    atomic_write(staging / "summary.csv", summary.to_csv(index=False, float_format="%.6g"))
+    atomic_write(staging / "targets.csv", ens.targets(observed).to_csv(index=False, float_format="%.6g"))
+    stacked = ens.indicators()
+    arrays = {f"{ind}|{scope}": arr for (ind, scope), arr in stacked.items()}
+    with open(staging / "outcomes.npz", "wb") as fh:
+        np.savez_compressed(fh, dates=np.array(ens.dates), replicates=np.array([r.replicate for r in ens.results]),
+                            draws=np.array([r.draw for r in ens.results]), **arrays)
+    if figures:
+        for lang in langs:
+            for name, fig in make_figures(ens, observed, summary, lang).items():
+                fig.savefig(staging / "figures" / name, dpi=dpi)
+                log.info("chart %s", name)
+    written = []
+    for src in sorted(staging.rglob("*")):
+        if src.is_file():
+            dst = run_dir / src.relative_to(staging)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            src.replace(dst)
+            written.append(dst)
+    shutil.rmtree(staging, ignore_errors=True)
+    return written

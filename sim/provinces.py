@@ -1,0 +1,120 @@
+"""The Province agent: owns its infrastructure, service supply, back office, budget and outreach.
+
+63 :class:`Province` agents live in the :class:`~sim.model.AdoptionModel`. Each month a province
+moves its state along the observed trends (:mod:`sim.drivers`, values in ``conf/drivers``) plus
+whatever levers have added (``shift``: logit shifts per state variable; ``electricity_gap_cut``:
+extra share of the unelectrified gap closed). Levers write only those two attributes and
+``it_budget_share``; everything else is derived here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import mesa
+import numpy as np
+
+from sim.drivers import electricity, logistic
+
+STATE_KEYS = ("mobile_remote", "fixed", "device", "supply_online", "supply_ministries", "supply_localities", "quality",
+              "officials_trained", "interoperability", "assisted", "eid", "awareness")
+
+
+class Province(mesa.Agent):
+    """One of the 63 provinces (pre-July-2025 boundaries).
+
+    State (shares in 0-1; ``(3,)`` arrays are by stratum urban/rural/remote, ``(2,)`` by tier
+    ministries/localities):
+        electricity, mobile, fixed, connectivity (3,): household coverage; connectivity =
+            mobile or fixed, never above electricity.
+        device (3,): adults owning a smartphone/computer with data.
+        supply (2,): share of procedures offered fully online; supply_online (2,): offered online
+            at any level (online submission, possibly paper result); offered_volume and
+            offered_online_volume (2,): the shares of dossier volume they carry.
+        quality: usability of offered services.
+        officials_trained, interoperability: back-office capacity inputs; backoffice (2,):
+            P(dossier completed fully online | submitted online).
+        it_budget_share: share of the local budget spent on IT.
+        assisted: outreach capacity (community digital teams, 0-1).
+        eid: share of adults with an activated e-ID.
+        awareness (3,): share of adults aware of online services (mean field).
+    """
+
+    def __init__(self, model: mesa.Model, index: int, code: str, name: str, population: float,
+                 strata_weights: np.ndarray, hh_electricity_2016: float, z_internet: float,
+                 z_egov: float, initial_awareness: float, it_budget_share: float) -> None:
+        super().__init__(model)
+        self.index, self.code, self.name, self.population = index, code, name, population
+        self.strata_weights = np.asarray(strata_weights, float)
+        self.hh_electricity_2016 = float(hh_electricity_2016)
+        self.z_internet, self.z_egov = float(z_internet), float(z_egov)
+        self.shift: defaultdict[str, float] = defaultdict(float)
+        self.electricity_gap_cut = 0.0
+        self.it_budget_share = float(it_budget_share)
+        self.awareness = np.full(3, float(initial_awareness))
+        self.update_infrastructure()
+        self.update_services()
+
+    def step(self) -> None:
+        """Monthly update: infrastructure, services and back office, then awareness."""
+        self.update_infrastructure()
+        self.update_services()
+        self.update_awareness()
+
+    def update_infrastructure(self) -> None:
+        """Electricity, mobile and fixed broadband, connectivity and devices by stratum."""
+        d, year, s, zi = self.model.cfg.drivers, self.model.year, self.shift, self.z_internet
+        self.electricity = electricity(
+            np.array([self.hh_electricity_2016]), self.strata_weights[None, :], year,
+            d.electricity_gap_decay_per_year, d.electricity_gap_ratio_urban,
+            d.electricity_gap_ratio_remote, self.electricity_gap_cut)[0]
+        self.mobile = np.array([d.mobile_urban, d.mobile_rural,
+                                logistic(d.mobile_remote, year, zi, s["mobile_remote"])])
+        self.fixed = np.array([logistic(d.fixed_urban, year, zi, s["fixed"]),
+                               logistic(d.fixed_rural, year, zi, s["fixed"]),
+                               logistic(d.fixed_remote, year, zi, s["fixed"])])
+        either = 1.0 - (1.0 - self.mobile) * (1.0 - self.fixed)
+        self.connectivity = np.minimum(either, self.electricity)
+        level = logistic(d.device_adult, year, zi, s["device"])
+        self.device = np.minimum(level * self.model.device_stratum_factor, 1.0)
+
+    def update_services(self) -> None:
+        """Service supply, usability, back-office capacity, outreach and e-ID."""
+        d, p, year, s, ze = self.model.cfg.drivers, self.model.cfg.params, self.model.year, self.shift, self.z_egov
+        self.supply = np.array([logistic(d.supply_ministries, year, ze, s["supply_ministries"]),
+                                logistic(d.supply_localities, year, ze, s["supply_localities"])])
+        self.supply_online = np.maximum(logistic(d.supply_online, year, ze, s["supply_online"]), self.supply)
+        self.offered_volume = self.supply ** p.supply_volume_exponent
+        self.offered_online_volume = self.supply_online ** p.supply_volume_exponent
+        self.quality = float(logistic(d.quality, year, ze, s["quality"]))
+        self.officials_trained = float(logistic(d.officials_trained, year, ze, s["officials_trained"]))
+        self.interoperability = float(logistic(d.interoperability, year, ze, s["interoperability"]))
+        w = p.backoffice_weight_training
+        capacity = w * self.officials_trained + (1.0 - w) * self.interoperability
+        self.backoffice = np.array([
+            p.backoffice_lo_ministries + (p.backoffice_hi_ministries - p.backoffice_lo_ministries) * capacity,
+            p.backoffice_lo_localities + (p.backoffice_hi_localities - p.backoffice_lo_localities) * capacity])
+        self.assisted = float(logistic(d.assisted, year, ze, s["assisted"]))
+        self.eid = float(logistic(d.eid, year, ze, s["eid"]))
+
+    def update_awareness(self) -> None:
+        """Mean-field awareness: ``A += (1 - A) * (1 - exp(-rate / 12))`` with
+        ``rate = base + social * F_local + outreach * assisted`` (+ campaign shift), per stratum."""
+        p = self.model.cfg.params
+        local = self.model.adopter_share[self.index]
+        rate = (p.awareness_base_per_year + p.awareness_social_per_year * local
+                + p.awareness_outreach_per_year * self.assisted + self.shift["awareness"])
+        self.awareness = self.awareness + (1.0 - self.awareness) * (1.0 - np.exp(-np.maximum(rate, 0.0) / 12.0))
+
+    @property
+    def backoffice_capacity(self) -> float:
+        """Capacity index in 0-1 (trained officials and interoperability)."""
+        w = self.model.cfg.params.backoffice_weight_training
+        return w * self.officials_trained + (1.0 - w) * self.interoperability
+
+
+def to_threshold(share: np.ndarray) -> np.ndarray:
+    """Convert shares in 0-1 into integer thresholds comparable with uint16 ranks."""
+    return np.floor(np.clip(share, 0.0, 1.0) * 65536.0).astype(np.int32)
+
+
