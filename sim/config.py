@@ -63,14 +63,14 @@ class PopulationConfig:
     remote_share_of_minority: float = _f(0.0, 1.0, "share of ethnic-minority residents living in remote areas")
     remote_floor_mountain: float = _f(0.0, 1.0, "minimum remote share in mountain-region provinces")
     remote_share_island: float = _f(0.0, 1.0, "remote share added in provinces with island districts")
-    skill_mean_by_age: list[float] = _f(0.0, 1.0, "mean digital skill (0-1) by age band")
+    skill_median_by_age: list[float] = _f(0.0, 1.0, "median digital skill (0-1) by age band")
     skill_shift_urban: float = _f(-1.0, 1.0, "added to mean skill in urban areas")
     skill_shift_remote: float = _f(-1.0, 1.0, "added to mean skill in remote areas")
-    skill_concentration: float = _f(0.5, 100.0, "Beta concentration of the skill distribution")
+    skill_sd_logit: float = _f(0.0, 5.0, "spread of skill around the median, logit scale")
     device_factor_by_age: list[float] = _f(0.0, 3.0, "device ownership relative to adults' level, by age band")
 
     def __post_init__(self) -> None:
-        for key, n in (("age_shares", 4), ("skill_mean_by_age", 4), ("device_factor_by_age", 4)):
+        for key, n in (("age_shares", 4), ("skill_median_by_age", 4), ("device_factor_by_age", 4)):
             if len(getattr(self, key)) != n:
                 raise SimInputError(f"{key}: needs {n} values (age bands 0-14, 15-34, 35-59, 60+)")
         if abs(sum(self.age_shares) - 1.0) > 1e-6:
@@ -132,6 +132,12 @@ class ParamsConfig:
     backoffice_lo_localities: float = _f(0.0, 1.0, "P(completed fully online | submitted online), localities, at zero capacity")
     backoffice_hi_localities: float = _f(0.0, 1.0, "the same at full capacity")
     backoffice_weight_training: float = _f(0.0, 1.0, "weight of trained officials (vs interoperability) in capacity")
+
+    def __post_init__(self) -> None:
+        for tier in ("ministries", "localities"):
+            lo, hi = getattr(self, f"backoffice_lo_{tier}"), getattr(self, f"backoffice_hi_{tier}")
+            if hi < lo:
+                raise SimInputError(f"backoffice_hi_{tier}: {hi} is below backoffice_lo_{tier} {lo}; allowed: lo <= hi")
 
 
 @dataclass

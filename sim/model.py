@@ -3,28 +3,61 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
-from sim.behaviour.adoption import STAGES, MonthEnv, decide
+from sim.behaviour.adoption import STAGES, param_tuple
+from sim.behaviour.kernel import step_citizens
 from sim.config import RunConfig
 from sim.drivers import province_indices
-from sim.geography import N_STRATA, N_TIERS, strata_shares
+from sim.geography import N_STRATA, strata_shares
 from sim.population import ADOPTER, cell_sizes, seed_adopters, synthesize
 from sim.provinces import Province, to_threshold
 from sim.results import Recorder
-from sim.rng import Stream, generator
+from sim.rng import Stream, stream_key
 from sim.timeline import Timeline
 
 if TYPE_CHECKING:
     from sim.observed import ObservedData
 
-CITIZEN_FIELDS = ("province", "stratum", "age", "skill", "trust", "flags", "last_online",
-                  "u_infra", "u_device", "u_aware", "u_eid")
-DECISION_STREAMS = {"tier": Stream.TIER, "offer": Stream.OFFER, "lapse": Stream.LAPSE,
-                    "assist": Stream.ASSIST, "choice": Stream.CHOICE, "backoffice": Stream.BACKOFFICE}
+MONTH_STREAMS = (Stream.NEED, Stream.TIER, Stream.OFFER, Stream.LAPSE, Stream.ASSIST, Stream.CHOICE,
+                 Stream.BACKOFFICE)
+
+
+@dataclass
+class MonthEnv:
+    """Province-level inputs of one month (``P`` provinces; thresholds compare with uint16 ranks).
+
+    Attributes:
+        access_thr: household connectivity (electricity and broadband) threshold, ``(P, 3)`` int32.
+        device_thr: device threshold by stratum and age band, ``(P, 3, 4)`` int32.
+        aware_thr: awareness threshold, ``(P, 3)`` int32.
+        eid_thr: e-ID threshold, ``(P,)`` int32.
+        offered_online: share of dossier volume offered online at any level, by tier, ``(P, 2)``.
+        offered_full: share of dossier volume offered fully online, by tier, ``(P, 2)``.
+        backoffice: P(completed fully online | submitted online) by tier, ``(P, 2)``.
+        quality: usability of offered services, ``(P,)``.
+        assisted: P(assisted use | no own access), ``(P,)``.
+        social: adopter share of adults by stratum, ``(P, 3)``.
+    """
+
+    access_thr: np.ndarray
+    device_thr: np.ndarray
+    aware_thr: np.ndarray
+    eid_thr: np.ndarray
+    offered_online: np.ndarray
+    offered_full: np.ndarray
+    backoffice: np.ndarray
+    quality: np.ndarray
+    assisted: np.ndarray
+    social: np.ndarray
+
+    def as_tuple(self) -> tuple:
+        """Field values in declaration order (the compiled rule's ``env``)."""
+        return tuple(getattr(self, f.name) for f in fields(self))
 
 
 class AdoptionModel(mesa.Model):
@@ -65,8 +98,9 @@ class AdoptionModel(mesa.Model):
         self.pop = synthesize(cell_sizes(pop_people, weights, pc.scale), pc, cfg.rng_seed, self.replicate)
         self.adults = self.pop.cell_counts(n_prov).astype(float)
         env = self.month_env()
-        seed_adopters(self.pop, cfg.params.initial_adopter_share, self.own_access(env),
-                      generator(cfg.rng_seed, self.replicate, Stream.SYNTH_INITIAL))
+        seed_adopters(self.pop, cfg.params.initial_adopter_share, env.access_thr, env.device_thr,
+                      stream_key(cfg.rng_seed, self.replicate, Stream.SYNTH_INITIAL))
+        self.param_tuple = param_tuple(cfg.params)
         n_bins = self.timeline.n_months + 1
         self.hist_use = self._histogram(self.pop.age > 0, n_bins)
         self.hist_adopt = self._histogram((self.pop.age > 0) & (self.pop.flags & ADOPTER > 0), n_bins)
@@ -80,23 +114,18 @@ class AdoptionModel(mesa.Model):
         2. provinces update infrastructure, services, back office and awareness (awareness uses
            last month's adopter shares);
         3. this month's province-level environment is assembled;
-        4. citizens with a need are drawn (the same citizens in every scenario), the rule decides
-           channel and outcome, and their habit and last-use month are updated;
+        4. the compiled kernel draws which adults have a procedure need (the same citizens in every
+           scenario), applies the rule (:mod:`sim.behaviour.adoption`) and updates habits and
+           last-use months;
         5. usage and adopter tallies, adopter shares and the recorder are updated; time advances.
         """
         self.year = float(self.timeline.decimal_year(self.t))
         for lever in self.levers:
             lever.apply(self)
         self.agents.do("step")
-        env = self.month_env()
-        idx = self.draw_needers(self.t)
-        cit = {k: getattr(self.pop, k)[idx] for k in CITIZEN_FIELDS}
-        u = {k: generator(self.cfg.rng_seed, self.replicate, s, self.t).random(idx.size, dtype=np.float32)
-             for k, s in DECISION_STREAMS.items()}
-        out = decide(cit, self.t, env, self.cfg.params, u)
-        self.apply_outcomes(idx, cit, out)
+        tally = self.step_citizens(self.month_env())
         self.update_adopter_share(self.t)
-        self.recorder.record(self, cit, out)
+        self.recorder.record(self, tally)
         self.t += 1
         self.running = self.t < self.timeline.n_months
 
@@ -125,52 +154,24 @@ class AdoptionModel(mesa.Model):
             social=self.adopter_share.astype(np.float32),
         )
 
-    def own_access(self, env: MonthEnv) -> np.ndarray:
-        """Boolean mask of agents with electricity, connectivity and a device (full pass)."""
-        pop = self.pop
-        p, s = pop.province.astype(np.intp), pop.stratum.astype(np.intp)
-        return (pop.u_infra < env.access_thr[p, s]) & (pop.u_device < env.device_thr[p, s, pop.age])
+    def step_citizens(self, env: MonthEnv) -> np.ndarray:
+        """Run the citizen kernel for month ``t`` and update the usage and adopter tallies.
 
-    def draw_needers(self, t: int) -> np.ndarray:
-        """Indices (sorted, unique) of adults with a procedure need in month ``t``.
-
-        Gaps between needers are geometric with the monthly need probability, so the cost is
-        proportional to the number of needers, not of citizens; children never have a need.
+        Returns:
+            Dossiers by province, tier and stage, ``(P, 2, 7)``.
         """
-        rate = self.cfg.params.need_rate_per_year / 12.0
-        p_need = -math.expm1(-rate)
-        n = self.pop.n
-        if p_need <= 0.0 or n == 0:
-            return np.zeros(0, np.int64)
-        g = generator(self.cfg.rng_seed, self.replicate, Stream.NEED, t)
-        chunks, pos = [], -1
-        expected = n * p_need
-        while pos < n - 1:
-            k = int(expected + 6.0 * math.sqrt(expected) + 16)
-            steps = np.cumsum(g.geometric(p_need, size=k))
-            chunk = pos + steps
-            chunks.append(chunk[chunk < n])
-            pos = int(chunk[-1])
-        idx = np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
-        return idx[self.pop.age[idx] > 0]
-
-    def apply_outcomes(self, idx: np.ndarray, cit: dict, out: dict) -> None:
-        """Write the month's decisions into the population and the usage/adopter tallies."""
-        online, lapsed = out["online"], out["lapsed"]
-        bins = self.hist_use.shape[-1]
-        cell = cit["province"].astype(np.int64) * N_STRATA + cit["stratum"]
-        prev = cell * bins + cit["last_online"]
-        now = cell * bins + (self.t + 1)
-        size = self.hist_use.size
-        self.hist_use -= np.bincount(prev[online], minlength=size).reshape(self.hist_use.shape)
-        self.hist_use += np.bincount(now[online], minlength=size).reshape(self.hist_use.shape)
-        was_adopter = (cit["flags"] & ADOPTER).astype(bool)
-        leave = was_adopter & (online | lapsed)
-        self.hist_adopt -= np.bincount(prev[leave], minlength=size).reshape(self.hist_adopt.shape)
-        self.hist_adopt += np.bincount(now[online], minlength=size).reshape(self.hist_adopt.shape)
-        self.pop.flags[idx[online]] |= ADOPTER
-        self.pop.flags[idx[lapsed & ~online]] &= ~ADOPTER
-        self.pop.last_online[idx[online]] = self.t + 1
+        keys = np.array([stream_key(self.cfg.rng_seed, self.replicate, s, self.t) for s in MONTH_STREAMS], np.uint64)
+        p_need = -math.expm1(-self.cfg.params.need_rate_per_year / 12.0)
+        pop = self.pop
+        tally, use_leave, adopt_leave, new_users = step_citizens(
+            pop.cell_start, pop.skill, pop.trust, pop.flags, pop.last_online, pop.u_infra, pop.u_device,
+            pop.u_aware, pop.u_eid, keys, self.t, p_need, env.as_tuple(), self.param_tuple,
+            self.hist_use.shape[-1])
+        self.hist_use -= use_leave
+        self.hist_use[:, :, self.t + 1] += new_users
+        self.hist_adopt -= adopt_leave
+        self.hist_adopt[:, :, self.t + 1] += new_users
+        return tally
 
     def update_adopter_share(self, t: int) -> None:
         """Expected share of adults holding the habit at the start of month ``t + 1``, by province
@@ -188,4 +189,4 @@ class AdoptionModel(mesa.Model):
         return np.bincount(key, minlength=n_cells * n_bins).reshape(len(self.codes), N_STRATA, n_bins).astype(np.int64)
 
 
-__all__ = ["AdoptionModel", "STAGES", "N_TIERS"]
+__all__ = ["STAGES", "AdoptionModel", "MonthEnv"]

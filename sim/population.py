@@ -1,7 +1,8 @@
 """Citizens as a struct of compact numpy arrays, synthesized from province marginals.
 
-One row is one agent standing for ``scale`` people. Agents are stored sorted by province and
-stratum. Per-agent state is 15 bytes: province, stratum, age band, skill, trust, flags and month of
+One row is one agent standing for ``scale`` people. Agents are stored sorted by cell
+``(province, stratum, age band)``; ``cell_start`` gives each cell's first row, so the monthly
+kernel knows a citizen's cell from its position without reading memory. Per-agent state is 15 bytes: province, stratum, age band, skill, trust, flags and month of
 last online use (1 byte each) and four fixed uint16 thresholds. A threshold ``u`` is the agent's
 rank for a province-level rate: the agent has electricity/connectivity when ``u < coverage``, a
 device when ``u < device level``, is aware when ``u < awareness`` and holds an e-ID when
@@ -17,9 +18,8 @@ import numpy as np
 
 from sim.config import PopulationConfig
 from sim.geography import N_AGES, N_STRATA
-from sim.rng import Stream, generator
+from sim.rng import Stream, stream_key
 
-U16 = 65536.0
 ADOPTER = np.uint8(1)
 
 
@@ -36,6 +36,8 @@ class Population:
         flags: bit 0 = has the online habit (adopter) (uint8).
         last_online: 0 = never used online in the run, else month index of last use + 1 (uint8).
         u_infra, u_device, u_aware, u_eid: fixed ranks in 0..65535 (uint16).
+        cell_start: first row of each (province, stratum, age) cell, ``(P * 3 * 4 + 1,)`` int64;
+            cell ``c`` is province ``c // 12``, stratum ``(c // 4) % 3``, age band ``c % 4``.
     """
 
     province: np.ndarray
@@ -49,6 +51,7 @@ class Population:
     u_device: np.ndarray
     u_aware: np.ndarray
     u_eid: np.ndarray
+    cell_start: np.ndarray
     scale: float = 1.0
 
     @property
@@ -59,7 +62,8 @@ class Population:
     @property
     def nbytes_per_agent(self) -> float:
         """State bytes per agent (sum over arrays)."""
-        return sum(getattr(self, f.name).nbytes for f in fields(self) if f.name != "scale") / max(self.n, 1)
+        skip = ("scale", "cell_start")
+        return sum(getattr(self, f.name).nbytes for f in fields(self) if f.name not in skip) / max(self.n, 1)
 
     def cell_counts(self, n_provinces: int, adults_only: bool = True) -> np.ndarray:
         """Agents per (province, stratum), shape ``(P, 3)``."""
@@ -76,12 +80,6 @@ def cell_sizes(pop_by_province: np.ndarray, strata_weights: np.ndarray, scale: f
     return np.where((strata_weights > 0) & (n == 0), 1, n)
 
 
-def _beta_u8(rng: np.random.Generator, mean: np.ndarray, concentration: float) -> np.ndarray:
-    m = np.clip(mean, 0.02, 0.98)
-    x = rng.beta(m * concentration, (1.0 - m) * concentration).astype(np.float32)
-    return np.minimum(x * 256.0, 255.0).astype(np.uint8)
-
-
 def synthesize(sizes: np.ndarray, cfg: PopulationConfig, rng_seed: int, replicate: int) -> Population:
     """Build the population for one replicate.
 
@@ -94,48 +92,62 @@ def synthesize(sizes: np.ndarray, cfg: PopulationConfig, rng_seed: int, replicat
     Returns:
         A :class:`Population` sorted by province then stratum.
     """
+    from sim.behaviour.kernel import fill_citizens
+
     n_prov = sizes.shape[0]
-    counts = sizes.ravel()
-    n = int(counts.sum())
-    cell = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
-    province = (cell // N_STRATA).astype(np.uint8)
-    stratum = (cell % N_STRATA).astype(np.uint8)
-    del cell
-    g = lambda s: generator(rng_seed, replicate, s)  # noqa: E731
-    age = g(Stream.SYNTH_AGE).choice(N_AGES, size=n, p=np.asarray(cfg.age_shares)).astype(np.uint8)
-    shift = np.array([cfg.skill_shift_urban, 0.0, cfg.skill_shift_remote], np.float32)
-    mean = np.asarray(cfg.skill_mean_by_age, np.float32)[age] + shift[stratum]
-    skill = _beta_u8(g(Stream.SYNTH_SKILL), mean, cfg.skill_concentration)
-    del mean
-    trust = _beta_u8(g(Stream.SYNTH_TRUST), np.full(n, 0.5, np.float32), 4.0)
-    u = {s: g(s).integers(0, 65536, size=n, dtype=np.uint16)
-         for s in (Stream.SYNTH_INFRA, Stream.SYNTH_DEVICE, Stream.SYNTH_AWARE, Stream.SYNTH_EID)}
-    assert n_prov <= 255
-    return Population(
-        province=province, stratum=stratum, age=age, skill=skill, trust=trust,
-        flags=np.zeros(n, np.uint8), last_online=np.zeros(n, np.uint8),
-        u_infra=u[Stream.SYNTH_INFRA], u_device=u[Stream.SYNTH_DEVICE],
-        u_aware=u[Stream.SYNTH_AWARE], u_eid=u[Stream.SYNTH_EID], scale=cfg.scale,
-    )
+    if n_prov > 255:
+        raise ValueError("at most 255 provinces fit the uint8 province index")
+    by_age = split_ages(sizes, np.asarray(cfg.age_shares, np.float64)).ravel()
+    n = int(by_age.sum())
+    cells = np.arange(by_age.size)
+    province = np.repeat((cells // (N_STRATA * N_AGES)).astype(np.uint8), by_age)
+    stratum = np.repeat(((cells // N_AGES) % N_STRATA).astype(np.uint8), by_age)
+    age = np.repeat((cells % N_AGES).astype(np.uint8), by_age)
+    arrays = {k: np.empty(n, np.uint8) for k in ("skill", "trust")}
+    arrays.update({k: np.empty(n, np.uint16) for k in ("u_infra", "u_device", "u_aware", "u_eid")})
+    streams = (Stream.SYNTH_SKILL, Stream.SYNTH_SKILL_B, Stream.SYNTH_TRUST, Stream.SYNTH_TRUST_B,
+               Stream.SYNTH_INFRA, Stream.SYNTH_DEVICE, Stream.SYNTH_AWARE, Stream.SYNTH_EID)
+    keys = np.array([stream_key(rng_seed, replicate, s) for s in streams], np.uint64)
+    shift = np.array([cfg.skill_shift_urban, 0.0, cfg.skill_shift_remote])
+    fill_citizens(stratum, age, np.asarray(cfg.skill_median_by_age, np.float64), shift, cfg.skill_sd_logit,
+                  keys, arrays["skill"], arrays["trust"], arrays["u_infra"], arrays["u_device"],
+                  arrays["u_aware"], arrays["u_eid"])
+    cell_start = np.concatenate([[0], np.cumsum(by_age)]).astype(np.int64)
+    return Population(province=province, stratum=stratum, age=age, flags=np.zeros(n, np.uint8),
+                      last_online=np.zeros(n, np.uint8), cell_start=cell_start, scale=cfg.scale, **arrays)
 
 
-def seed_adopters(pop: Population, share_of_adults: float, can_use: np.ndarray, rng: np.random.Generator) -> None:
+def split_ages(sizes: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Agents per (province, stratum, age band) by largest-remainder rounding of ``size * share``.
+
+    Returns:
+        ``(P, 3, 4)`` integer counts whose sums over age equal ``sizes``.
+    """
+    exact = sizes[..., None] * shares[None, None, :]
+    base = np.floor(exact).astype(np.int64)
+    short = sizes - base.sum(axis=-1)
+    order = np.argsort(-(exact - base), axis=-1, kind="stable")
+    rank = np.argsort(order, axis=-1, kind="stable")
+    return base + (rank < short[..., None])
+
+
+def seed_adopters(pop: Population, share_of_adults: float, access_thr: np.ndarray, device_thr: np.ndarray,
+                  key: np.uint64) -> None:
     """Mark initial adopters (habit formed before the run) among adults who can already go online.
 
-    They are drawn with equal probability among adults with access, at the rate that makes the
+    They are drawn with equal probability among adults with own access, at the rate that makes the
     expected adopter share of all adults equal ``share_of_adults``; they are made aware and counted
     as having used online services in the first month.
 
     Args:
         pop: population (modified in place).
         share_of_adults: target share of all adults.
-        can_use: boolean mask of agents with own access at the start, shape ``(n,)``.
-        rng: generator of the ``SYNTH_INITIAL`` stream.
+        access_thr, device_thr: start-of-run thresholds (see :class:`sim.behaviour.adoption`).
+        key: stream key of ``SYNTH_INITIAL``.
     """
-    adults = pop.age > 0
-    eligible = adults & can_use
-    p = min(1.0, share_of_adults * adults.sum() / max(eligible.sum(), 1))
-    chosen = eligible & (rng.random(pop.n, dtype=np.float32) < p)
-    pop.flags[chosen] |= ADOPTER
-    pop.last_online[chosen] = 1
-    pop.u_aware[chosen] = 0
+    from sim.behaviour.kernel import count_own_access, mark_initial_adopters
+
+    able, adults = count_own_access(pop.cell_start, pop.u_infra, pop.u_device, access_thr, device_thr)
+    prob = min(1.0, share_of_adults * adults / max(able, 1))
+    mark_initial_adopters(pop.cell_start, pop.u_infra, pop.u_device, access_thr, device_thr, key, prob,
+                          pop.flags, pop.last_online, pop.u_aware)

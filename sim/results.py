@@ -34,11 +34,10 @@ class Recorder:
         self.adopters = np.zeros((n_t, n_p))
         self.state = {k: np.zeros((n_t, n_p, w)) for k, w in STATE_VARS.items()}
 
-    def record(self, model, cit: dict, out: dict) -> None:
-        """Tally month ``model.t`` after the citizens' decisions."""
+    def record(self, model, tally: np.ndarray) -> None:
+        """Tally month ``model.t`` after the citizens' decisions (``tally``: dossiers ``(P, 2, 7)``)."""
         t, n_p = model.t, len(self.codes)
-        key = (cit["province"].astype(np.int64) * N_TIERS + out["tier"]) * len(STAGES) + out["stage"]
-        self.dossiers[t] = np.bincount(key, minlength=self.dossiers[t].size).reshape(n_p, N_TIERS, len(STAGES))
+        self.dossiers[t] = tally
         hist = model.hist_use.sum(axis=1)
         january = t - (self.timeline.month_of_year(t) - 1)
         self.users_12m[t] = hist[:, max(1, t - 10): t + 2].sum(axis=1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 import numpy as np
+from numba import njit
 
 
 class Stream(IntEnum):
@@ -34,6 +35,8 @@ class Stream(IntEnum):
     ASSIST = 25
     CHOICE = 26
     BACKOFFICE = 27
+    SYNTH_SKILL_B = 10
+    SYNTH_TRUST_B = 11
     COST = 40
 
 
@@ -51,3 +54,47 @@ def generator(rng_seed: int, replicate: int, stream: Stream, month: int = -1) ->
     """
     key = (int(replicate), int(stream), int(month) + 1)
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(rng_seed), spawn_key=key)))
+
+
+# Counter-based uniforms -----------------------------------------------------------------------
+# A citizen's uniform for one decision in one month is a pure function of
+# (stream key, citizen index): u = splitmix64(key + (i + 1) * GAMMA) / 2**64, where the key comes
+# from SeedSequence(rng_seed, spawn_key=(replicate, stream, month)). The SplitMix64 output function
+# (Steele, Lea & Flood 2014, OOPSLA) turns a Weyl sequence into well-mixed 64-bit values. Any thread
+# can compute any citizen's draw, so results do not depend on the number of threads, and citizens
+# who do not decide need no draw.
+
+GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_INV53 = 1.0 / 9007199254740992.0
+
+
+def stream_key(rng_seed: int, replicate: int, stream: Stream, month: int = -1) -> np.uint64:
+    """64-bit key of one (replicate, stream, month) for the counter-based uniforms."""
+    seq = np.random.SeedSequence(int(rng_seed), spawn_key=(int(replicate), int(stream), int(month) + 1))
+    return seq.generate_state(1, np.uint64)[0]
+
+
+@njit(inline="always", cache=True)
+def mix64(z: np.uint64) -> np.uint64:
+    """SplitMix64 output function (wrapping uint64 arithmetic)."""
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(inline="always", cache=True)
+def uniform(key: np.uint64, i: int) -> float:
+    """Counter-based uniform in [0, 1) of citizen ``i`` for stream key ``key`` (inside kernels)."""
+    return float(mix64(key + (np.uint64(i) + np.uint64(1)) * GAMMA) >> np.uint64(11)) * _INV53
+
+
+def uniforms(key: np.uint64, index: np.ndarray) -> np.ndarray:
+    """The same uniforms as :func:`uniform`, vectorized with numpy (float64)."""
+    with np.errstate(over="ignore"):
+        z = np.uint64(key) + (np.asarray(index, np.uint64) + np.uint64(1)) * GAMMA
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+        z = z ^ (z >> np.uint64(31))
+        return (z >> np.uint64(11)).astype(np.float64) * _INV53
