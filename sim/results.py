@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,10 +144,13 @@ def summary_table(stacked: dict[tuple[str, str], np.ndarray], dates: list[str], 
     """Tidy summary: one row per (indicator, scope, month) with mean and quantiles over replicates."""
     frames = []
     for (indicator, scope), arr in stacked.items():
-        q = np.nanquantile(arr, QUANTILES, axis=0) if np.isfinite(arr).any() else np.full((5, arr.shape[1]), np.nan)
+        with warnings.catch_warnings():  # months where a small province had no dossier stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q = np.nanquantile(arr, QUANTILES, axis=0)
+            mean = np.nanmean(arr, axis=0)
         frames.append(pd.DataFrame({
             "scenario": scenario, "indicator": indicator, "scope": scope, "date": dates,
-            "mean": np.nanmean(arr, axis=0), "q05": q[0], "q25": q[1], "q50": q[2], "q75": q[3], "q95": q[4]}))
+            "mean": mean, "q05": q[0], "q25": q[1], "q50": q[2], "q75": q[3], "q95": q[4]}))
     return pd.concat(frames, ignore_index=True)[SUMMARY_COLUMNS]
 
 

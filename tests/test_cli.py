@@ -1,0 +1,109 @@
+"""The command line as a user runs it: finished runs, refusals, bad input, missing data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.observed import SEEDS_DIR
+
+REPO = Path(__file__).resolve().parents[1]
+SUMMARY = ["scenario", "indicator", "scope", "date", "mean", "q05", "q25", "q50", "q75", "q95"]
+TARGETS = ["scenario", "target", "indicator", "scope", "deadline", "threshold", "p_met", "p_met_lo", "p_met_hi"]
+
+
+def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def manifest(path: Path) -> dict:
+    return json.loads((path / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "baseline"
+    proc = run_cli("population=tiny", "ensemble.n_reps=2", "ensemble.n_jobs=1", f"hydra.run.dir={out}")
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_cli_writes_a_finished_run(finished_run, observed):
+    out, proc = finished_run
+    m = manifest(out)
+    assert m["status"] == "ok"
+    for key in ("git_commit", "versions", "data_hashes", "rng_seed", "wall_time_s", "config"):
+        assert key in m, key
+    assert m["data_hashes"] == observed.hashes
+    assert (out / ".hydra" / "config.yaml").exists()
+    summary = pd.read_csv(out / "summary.csv", dtype={"scope": str, "date": str})
+    assert list(summary.columns) == SUMMARY
+    assert summary["date"].str.fullmatch(r"\d{4}-\d{2}").all()
+    full = summary[summary.indicator == "share_dossiers_full_online"]
+    assert set(full.scope) >= {"ministries", "localities", "national", *observed.provinces.index}
+    cit = summary[summary.indicator == "share_citizens_using_ops"]
+    assert set(cit.scope) >= {"national", *observed.provinces.index}
+    values = summary[["mean", "q05", "q25", "q50", "q75", "q95"]].dropna()
+    assert ((values >= 0) & (values <= 1)).all().all()
+    assert (values.q05 <= values.q50 + 1e-12).all() and (values.q50 <= values.q95 + 1e-12).all()
+    national = full[full.scope == "national"]
+    assert national["mean"].notna().all()
+    targets = pd.read_csv(out / "targets.csv", dtype={"scope": str})
+    assert list(targets.columns) == TARGETS
+    assert {"ministries", "localities"} <= set(targets.scope)
+    assert targets.p_met.between(0, 1).all() and (targets.p_met_lo <= targets.p_met).all()
+    for name in ("targets_full_online", "citizens_using_ops", "province_ranking"):
+        for lang in ("en", "vi"):
+            assert (out / "figures" / f"{name}_{lang}.png").stat().st_size > 10_000
+    assert not (out / ".staging").exists()
+    assert "replicate" in proc.stdout + proc.stderr  # progress is shown
+    assert "Warning" not in proc.stderr
+
+
+def test_finished_run_is_never_overwritten(finished_run):
+    out, _ = finished_run
+    before = (out / "summary.csv").read_bytes()
+    proc = run_cli("population=tiny", "ensemble=single", f"hydra.run.dir={out}")
+    assert proc.returncode == 2
+    assert "never overwritten" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert manifest(out)["status"] == "ok"
+    assert (out / "summary.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize("override,key", [
+    ("population.scale=-5", "population.scale"),
+    ("population.scal=5", "population.scal"),
+    ("params.habit_use=1.5", "params.habit_use"),
+    ("timeline.end=2016-01", "timeline.end"),
+    ("scenario=no_such_scenario", "scenario"),
+])
+def test_bad_input_fails_with_one_line(tmp_path, override, key):
+    out = tmp_path / "bad"
+    proc = run_cli("population=tiny", "ensemble=single", override, f"hydra.run.dir={out}")
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.strip().splitlines() if not ln.startswith("(recorded")]
+    assert len(lines) == 1 and key in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert manifest(out)["status"] == "failed"
+    assert not (out / "summary.csv").exists()
+
+
+def test_missing_data_file_fails_with_one_line(tmp_path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, seeds)
+    (seeds / "provinces.csv").unlink()
+    out = tmp_path / "run"
+    proc = run_cli("population=tiny", "ensemble=single", f"observed_dir={seeds}", f"hydra.run.dir={out}")
+    assert proc.returncode == 2
+    assert "provinces.csv" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert manifest(out)["status"] == "failed"
+    assert not (out / "summary.csv").exists()
