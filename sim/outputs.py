@@ -66,7 +66,7 @@ def write_run_outputs(ens: EnsembleResult, observed: ObservedData, run_dir: Path
     if figures:
         for lang in langs:
             for name, fig in make_figures(ens, observed, summary, lang).items():
-                fig.savefig(staging / "figures" / name, dpi=dpi)
+                fig.savefig(staging / "figures" / name, dpi=dpi, bbox_inches="tight")
                 log.info("chart %s", name)
     written = []
     for src in sorted(staging.rglob("*")):

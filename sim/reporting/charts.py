@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-from sim.reporting.labels import label, percent
+from sim.reporting.labels import label, percent, region
 from sim.reporting.style import COLORS, style
 from sim.timeline import parse_ym
 
@@ -20,6 +21,8 @@ def ym_to_year(ym) -> np.ndarray:
 def _pct_axis(ax, lang: str) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
     ax.set_ylim(0, 1)
+    ax.xaxis.set_major_locator(MultipleLocator(2))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
 
 
 def _fan(ax, rows: pd.DataFrame, color: str, lang: str, name: str | None = None) -> None:
@@ -38,7 +41,11 @@ def _observed(ax, obs: pd.DataFrame, lang: str, first: bool = True) -> None:
     mid = (start + end) / 2
     ax.errorbar(mid, obs["share"], xerr=[mid - start, end - mid], fmt="o", color=COLORS["observed"],
                 ms=5, capsize=2, lw=1, label=label("observed", lang) if first else None, zorder=5)
+    shown: list[tuple[float, float]] = []
     for xm, y in zip(mid, obs["share"], strict=True):
+        if any(abs(xm - a) < 0.6 and abs(y - b) < 0.03 for a, b in shown):
+            continue  # one label for points that sit on top of each other
+        shown.append((xm, y))
         ax.annotate(percent(y, lang, 1 if y < 0.1 else 0), (xm, y), textcoords="offset points",
                     xytext=(4, 5), fontsize=7.5)
 
@@ -83,19 +90,15 @@ def targets_chart(summary: pd.DataFrame, observations: pd.DataFrame, targets: pd
 
 def usage_chart(summary: pd.DataFrame, observations: pd.DataFrame, targets: pd.DataFrame,
                 meta: dict, lang: str = "en") -> Figure:
-    """Share of adults using online public services: national and Ho Chi Minh City vs observations."""
+    """Share of adults who used online public services in the last 12 months: national and Ho Chi
+    Minh City, vs the published figures (a calendar-year figure equals the 12-month value in
+    December; the 2022 national figure covers January-July)."""
     with style():
         fig = Figure(figsize=(11, 4.4))
         axes = fig.subplots(1, 2, sharey=True)
         for ax, scope, title in ((axes[0], "national", label("national", lang)), (axes[1], "79", label("hcmc", lang))):
-            for ind, color, key in (("share_citizens_using_ops_ytd", COLORS["national"], "usage_ytd"),
-                                    ("share_citizens_using_ops", "#7b1fa2", "usage_12m")):
-                rows = summary[(summary.indicator == ind) & (summary.scope == scope)]
-                x = ym_to_year(rows["date"])
-                if key == "usage_ytd":
-                    _fan(ax, rows, color, lang, label(key, lang))
-                else:
-                    ax.plot(x, rows["q50"], color=color, lw=1.2, ls=":", label=label(key, lang))
+            rows = summary[(summary.indicator == "share_citizens_using_ops") & (summary.scope == scope)]
+            _fan(ax, rows, COLORS["national"], lang, label("usage_12m", lang))
             obs = observations[(observations.indicator == "share_citizens_using_ops") & (observations.scope == scope)]
             _observed(ax, obs, lang)
             if scope == "national":
@@ -119,7 +122,7 @@ def province_ranking_chart(summary: pd.DataFrame, provinces: pd.DataFrame, meta:
     regions = sorted(provinces["region_gso6"].unique())
     palette = dict(zip(regions, ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"], strict=False))
     with style():
-        fig = Figure(figsize=(8.5, 13))
+        fig = Figure(figsize=(8.5, 12))
         ax = fig.subplots()
         y = np.arange(len(rows))
         ax.barh(y, rows["q50"], color=[palette[r] for r in rows["region_gso6"]], alpha=0.85)
@@ -131,8 +134,9 @@ def province_ranking_chart(summary: pd.DataFrame, provinces: pd.DataFrame, meta:
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
         ax.set_xlabel(label("share_of_dossiers", lang))
-        handles = [ax.barh([0], [0], color=c, label=r)[0] for r, c in palette.items()]
-        ax.legend(handles=[*handles, ax.get_legend_handles_labels()[0][-1]], loc="lower right", fontsize=7.5)
+        handles = [Patch(color=c, label=region(r, lang)) for r, c in palette.items()]
+        ax.legend(handles=[*handles, *ax.get_legend_handles_labels()[0]], loc="lower right", fontsize=7.5)
+        ax.set_ylim(-1, len(rows))
         ax.set_title(label("title_ranking", lang, year=date[:4], target=percent(threshold, lang)), fontweight="bold")
         ax.grid(axis="y", visible=False)
         _footer(fig, meta, lang)

@@ -16,7 +16,7 @@ LABELS = {
         "title_ranking": "Provinces: local dossiers fully online in {year} (target {target})",
         "usage_12m": "used in the last 12 months", "usage_ytd": "used since January (year to date)",
         "hcmc": "Ho Chi Minh City", "year": "Year",
-        "note_obs": "Observed: published figures (seeds/observations.csv); bars show the period covered.",
+        "note_obs": "Observed: published figures (seeds/observations.csv); horizontal bars show the period each figure covers; definitions differ between sources (see seeds/README.md).",
         "note_run": "Scenario: {scenario}. {n} replicates, 1 agent = {scale} people. Bands: spread over replicates{draws}.",
         "draws": " and parameter draws",
         "share_of_dossiers": "Share of dossiers", "share_of_adults": "Share of adults",
@@ -32,12 +32,27 @@ LABELS = {
         "title_ranking": "Các tỉnh: hồ sơ địa phương trực tuyến toàn trình năm {year} (mục tiêu {target})",
         "usage_12m": "đã dùng trong 12 tháng qua", "usage_ytd": "đã dùng từ đầu năm",
         "hcmc": "TP. Hồ Chí Minh", "year": "Năm",
-        "note_obs": "Số liệu công bố: seeds/observations.csv; vạch ngang là thời kỳ số liệu bao phủ.",
+        "note_obs": "Số liệu công bố: seeds/observations.csv; vạch ngang là thời kỳ số liệu bao phủ; định nghĩa khác nhau giữa các nguồn (xem seeds/README.md).",
         "note_run": "Kịch bản: {scenario}. {n} lần mô phỏng, 1 tác tử = {scale} người. Dải: độ phân tán giữa các lần mô phỏng{draws}.",
         "draws": " và các bộ tham số",
         "share_of_dossiers": "Tỷ lệ hồ sơ", "share_of_adults": "Tỷ lệ người trưởng thành",
     },
 }
+
+
+REGIONS_VI = {
+    "Red River Delta": "Đồng bằng sông Hồng",
+    "Northern midlands and mountain areas": "Trung du và miền núi phía Bắc",
+    "Northern Central area and Central coastal area": "Bắc Trung Bộ và duyên hải miền Trung",
+    "Central Highlands": "Tây Nguyên",
+    "South East": "Đông Nam Bộ",
+    "Mekong River Delta": "Đồng bằng sông Cửu Long",
+}
+
+
+def region(name: str, lang: str) -> str:
+    """GSO region name in ``lang``."""
+    return unicodedata.normalize("NFC", REGIONS_VI.get(name, name)) if lang == "vi" else name
 
 
 def label(key: str, lang: str, **fmt) -> str:
