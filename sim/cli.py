@@ -103,7 +103,7 @@ def run_job(plain: dict, run_dir: Path) -> int:
         ens = run_ensemble(cfg, observed, progress=True)
         langs = (cfg.reporting.lang,) + tuple(x for x in ("en", "vi") if x != cfg.reporting.lang)
         write_run_outputs(ens, observed, run_dir, figures=cfg.reporting.figures, langs=langs, dpi=cfg.reporting.dpi)
-        folder.update(n_runs=len(ens.results), n_agents_per_run=int(ens.results[0].adults.sum()))
+        folder.update(n_runs=len(ens.results), n_adult_agents_per_run=int(ens.results[0].adults.sum()))
         folder.finish("ok")
         log.info("finished: %s (%.1f s)", run_dir, folder.manifest["wall_time_s"])
         return 0

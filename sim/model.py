@@ -14,7 +14,7 @@ from sim.behaviour.kernel import step_citizens
 from sim.config import RunConfig
 from sim.drivers import province_indices
 from sim.geography import N_STRATA, strata_shares
-from sim.population import ADOPTER, cell_sizes, seed_adopters, synthesize
+from sim.population import cell_sizes, seed_adopters, synthesize
 from sim.provinces import Province, to_threshold
 from sim.results import Recorder
 from sim.rng import Stream, stream_key
@@ -98,12 +98,16 @@ class AdoptionModel(mesa.Model):
         self.pop = synthesize(cell_sizes(pop_people, weights, pc.scale), pc, cfg.rng_seed, self.replicate)
         self.adults = self.pop.cell_counts(n_prov).astype(float)
         env = self.month_env()
-        seed_adopters(self.pop, cfg.params.initial_adopter_share, env.access_thr, env.device_thr,
-                      stream_key(cfg.rng_seed, self.replicate, Stream.SYNTH_INITIAL))
+        initial = seed_adopters(self.pop, cfg.params.initial_adopter_share, env.access_thr, env.device_thr,
+                                stream_key(cfg.rng_seed, self.replicate, Stream.SYNTH_INITIAL))
         self.param_tuple = param_tuple(cfg.params)
         n_bins = self.timeline.n_months + 1
-        self.hist_use = self._histogram(self.pop.age > 0, n_bins)
-        self.hist_adopt = self._histogram((self.pop.age > 0) & (self.pop.flags & ADOPTER > 0), n_bins)
+        # adults by month of last online use (bin 0 = never; initial adopters count as users in month 0)
+        self.hist_use = np.zeros((n_prov, N_STRATA, n_bins), np.int64)
+        self.hist_use[:, :, 0] = self.adults - initial
+        self.hist_use[:, :, 1] = initial
+        self.hist_adopt = np.zeros_like(self.hist_use)
+        self.hist_adopt[:, :, 1] = initial
         self.update_adopter_share(-1)
         self.recorder = Recorder(self.timeline, self.codes, self.adults, self.pop.scale)
 
@@ -181,12 +185,6 @@ class AdoptionModel(mesa.Model):
         survive = np.where(bins >= 1, np.exp(-self.cfg.params.lapse_rate_per_year / 12.0 * np.maximum(idle, 0)), 0.0)
         expected = self.hist_adopt @ survive
         self.adopter_share = np.divide(expected, self.adults, out=np.zeros_like(expected), where=self.adults > 0)
-
-    def _histogram(self, mask: np.ndarray, n_bins: int) -> np.ndarray:
-        pop = self.pop
-        key = (pop.province[mask].astype(np.int64) * N_STRATA + pop.stratum[mask]) * n_bins + pop.last_online[mask]
-        n_cells = len(self.codes) * N_STRATA
-        return np.bincount(key, minlength=n_cells * n_bins).reshape(len(self.codes), N_STRATA, n_bins).astype(np.int64)
 
 
 __all__ = ["STAGES", "AdoptionModel", "MonthEnv"]

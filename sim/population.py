@@ -66,10 +66,9 @@ class Population:
         return sum(getattr(self, f.name).nbytes for f in fields(self) if f.name not in skip) / max(self.n, 1)
 
     def cell_counts(self, n_provinces: int, adults_only: bool = True) -> np.ndarray:
-        """Agents per (province, stratum), shape ``(P, 3)``."""
-        mask = self.age > 0 if adults_only else slice(None)
-        key = self.province[mask].astype(np.int64) * N_STRATA + self.stratum[mask]
-        return np.bincount(key, minlength=n_provinces * N_STRATA).reshape(n_provinces, N_STRATA)
+        """Agents per (province, stratum), shape ``(P, 3)``, from the cell layout (no pass over agents)."""
+        per_cell = np.diff(self.cell_start).reshape(n_provinces, N_STRATA, N_AGES)
+        return per_cell[:, :, 1:].sum(axis=2) if adults_only else per_cell.sum(axis=2)
 
 
 def cell_sizes(pop_by_province: np.ndarray, strata_weights: np.ndarray, scale: float) -> np.ndarray:
@@ -132,7 +131,7 @@ def split_ages(sizes: np.ndarray, shares: np.ndarray) -> np.ndarray:
 
 
 def seed_adopters(pop: Population, share_of_adults: float, access_thr: np.ndarray, device_thr: np.ndarray,
-                  key: np.uint64) -> None:
+                  key: np.uint64) -> np.ndarray:
     """Mark initial adopters (habit formed before the run) among adults who can already go online.
 
     They are drawn with equal probability among adults with own access, at the rate that makes the
@@ -144,10 +143,14 @@ def seed_adopters(pop: Population, share_of_adults: float, access_thr: np.ndarra
         share_of_adults: target share of all adults.
         access_thr, device_thr: start-of-run thresholds (see :class:`sim.behaviour.adoption`).
         key: stream key of ``SYNTH_INITIAL``.
+
+    Returns:
+        Initial adopters per (province, stratum), ``(P, 3)``.
     """
     from sim.behaviour.kernel import count_own_access, mark_initial_adopters
 
     able, adults = count_own_access(pop.cell_start, pop.u_infra, pop.u_device, access_thr, device_thr)
     prob = min(1.0, share_of_adults * adults / max(able, 1))
-    mark_initial_adopters(pop.cell_start, pop.u_infra, pop.u_device, access_thr, device_thr, key, prob,
-                          pop.flags, pop.last_online, pop.u_aware)
+    per_cell = mark_initial_adopters(pop.cell_start, pop.u_infra, pop.u_device, access_thr, device_thr, key, prob,
+                                     pop.flags, pop.last_online, pop.u_aware)
+    return per_cell.reshape(-1, N_STRATA, N_AGES).sum(axis=2)

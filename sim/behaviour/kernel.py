@@ -160,8 +160,13 @@ def count_own_access(cell_start, u_infra, u_device, access_thr, device_thr):
 @njit(parallel=True, cache=True)
 def mark_initial_adopters(cell_start, u_infra, u_device, access_thr, device_thr, key, prob, flags, last_online,
                           u_aware):
-    """Give the online habit to adults with own access, each with probability ``prob``."""
+    """Give the online habit to adults with own access, each with probability ``prob``.
+
+    Returns:
+        Adopters marked per cell.
+    """
     n_cells = cell_start.size - 1
+    marked = np.zeros(n_cells, np.int64)
     for cell in prange(n_cells):
         a, s, p = cell % N_AGES, (cell // N_AGES) % N_STRATA, cell // (N_AGES * N_STRATA)
         if a == 0:
@@ -171,3 +176,5 @@ def mark_initial_adopters(cell_start, u_infra, u_device, access_thr, device_thr,
                 flags[j] |= np.uint8(1)
                 last_online[j] = np.uint8(1)
                 u_aware[j] = np.uint16(0)
+                marked[cell] += 1
+    return marked
