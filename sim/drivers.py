@@ -86,3 +86,33 @@ def electricity(hh_2016: np.ndarray, weights: np.ndarray, year: float, decay: fl
     cut = np.broadcast_to(np.clip(np.asarray(extra_gap_cut, float), 0.0, 1.0), gap.shape)
     gaps[:, 1:] *= (1.0 - cut)[:, None]
     return 1.0 - gaps
+
+
+Z_INDEX = {"mobile_remote": "internet", "fixed_urban": "internet", "fixed_rural": "internet",
+           "fixed_remote": "internet", "device_adult": "internet", "supply_online": "egov",
+           "supply_ministries": "egov", "supply_localities": "egov", "quality": "egov",
+           "officials_trained": "egov", "interoperability": "egov", "assisted": "egov", "eid": "egov"}
+
+
+def baseline_logits(drivers, years: np.ndarray, z: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Logit ``x`` of every logistic trend for every month and province, before lever shifts.
+
+    Args:
+        drivers: :class:`~sim.config.DriversConfig`.
+        years: decimal years of the months, ``(T,)``.
+        z: province indices (:func:`province_indices`), each ``(P,)``.
+
+    Returns:
+        ``{trend name: (T, P)}``; the value is ``lo + (hi - lo) / (1 + exp(-(x + shift)))``.
+    """
+    out = {}
+    for name, index in Z_INDEX.items():
+        spec = getattr(drivers, name)
+        out[name] = (np.asarray(years)[:, None] - spec.mid_year) / spec.scale_years + spec.spread * z[index][None, :]
+    return out
+
+
+def electricity_gaps(hh_2016: np.ndarray, weights: np.ndarray, years: np.ndarray, decay: float,
+                     ratio_urban: float, ratio_remote: float) -> np.ndarray:
+    """Unelectrified share by month, province and stratum, ``(T, P, 3)`` (see :func:`electricity`)."""
+    return np.stack([1.0 - electricity(hh_2016, weights, float(y), decay, ratio_urban, ratio_remote) for y in years])

@@ -12,7 +12,7 @@ import numpy as np
 from sim.behaviour.adoption import STAGES, param_tuple
 from sim.behaviour.kernel import step_citizens
 from sim.config import RunConfig
-from sim.drivers import province_indices
+from sim.drivers import baseline_logits, electricity_gaps, province_indices
 from sim.geography import N_STRATA, strata_shares
 from sim.population import cell_sizes, seed_adopters, synthesize
 from sim.provinces import Province, to_threshold
@@ -90,9 +90,13 @@ class AdoptionModel(mesa.Model):
         n_prov = len(self.codes)
         self.adopter_share = np.zeros((n_prov, N_STRATA))
         z = province_indices(table, observed.tables["province_papi_egov"])
+        years = self.timeline.decimal_year(np.arange(self.timeline.n_months))
+        self.trend_logits = baseline_logits(d, years, z)
+        self.electricity_gaps = electricity_gaps(
+            table["hh_electricity_2016"].to_numpy(float), weights, years, d.electricity_gap_decay_per_year,
+            d.electricity_gap_ratio_urban, d.electricity_gap_ratio_remote)
         self.provinces: list[Province] = [
             Province(self, i, code, table.at[code, "name_vi"], pop_people[i], weights[i],
-                     table.at[code, "hh_electricity_2016"], z["internet"][i], z["egov"][i],
                      cfg.params.initial_awareness, d.it_budget_share)
             for i, code in enumerate(self.codes)]
         self.pop = synthesize(cell_sizes(pop_people, weights, pc.scale), pc, cfg.rng_seed, self.replicate)
@@ -169,11 +173,10 @@ class AdoptionModel(mesa.Model):
         pop = self.pop
         tally, use_leave, adopt_leave, new_users = step_citizens(
             pop.cell_start, pop.skill, pop.trust, pop.flags, pop.last_online, pop.u_infra, pop.u_device,
-            pop.u_aware, pop.u_eid, keys, self.t, p_need, env.as_tuple(), self.param_tuple,
-            self.hist_use.shape[-1])
-        self.hist_use -= use_leave
+            pop.u_aware, pop.u_eid, keys, self.t, p_need, env.as_tuple(), self.param_tuple, self.t + 1)
+        self.hist_use[:, :, : self.t + 1] -= use_leave  # last-use bins before this month only
         self.hist_use[:, :, self.t + 1] += new_users
-        self.hist_adopt -= adopt_leave
+        self.hist_adopt[:, :, : self.t + 1] -= adopt_leave
         self.hist_adopt[:, :, self.t + 1] += new_users
         return tally
 

@@ -1,7 +1,8 @@
 """The Province agent: owns its infrastructure, service supply, back office, budget and outreach.
 
 63 :class:`Province` agents live in the :class:`~sim.model.AdoptionModel`. Each month a province
-moves its state along the observed trends (:mod:`sim.drivers`, values in ``conf/drivers``) plus
+moves its state along the observed trends (:mod:`sim.drivers`, values in ``conf/drivers``; the
+model tabulates the trends' baseline logits for every month once, ``model.trend_logits``) plus
 whatever levers have added (``shift``: logit shifts per state variable; ``electricity_gap_cut``:
 extra share of the unelectrified gap closed). Levers write only those two attributes and
 ``it_budget_share``; everything else is derived here.
@@ -9,15 +10,15 @@ extra share of the unelectrified gap closed). Levers write only those two attrib
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
 
 import mesa
 import numpy as np
 
-from sim.drivers import electricity, logistic
 
-STATE_KEYS = ("mobile_remote", "fixed", "device", "supply_online", "supply_ministries", "supply_localities", "quality",
-              "officials_trained", "interoperability", "assisted", "eid", "awareness")
+SHIFT_KEYS = ("mobile_remote", "fixed", "device", "supply_online", "supply_ministries", "supply_localities",
+              "quality", "officials_trained", "interoperability", "assisted", "eid", "awareness")
+"""State inputs a lever may shift (logit shift for trends; a rate per year for awareness)."""
 
 
 class Province(mesa.Agent):
@@ -41,14 +42,11 @@ class Province(mesa.Agent):
     """
 
     def __init__(self, model: mesa.Model, index: int, code: str, name: str, population: float,
-                 strata_weights: np.ndarray, hh_electricity_2016: float, z_internet: float,
-                 z_egov: float, initial_awareness: float, it_budget_share: float) -> None:
+                 strata_weights: np.ndarray, initial_awareness: float, it_budget_share: float) -> None:
         super().__init__(model)
         self.index, self.code, self.name, self.population = index, code, name, population
         self.strata_weights = np.asarray(strata_weights, float)
-        self.hh_electricity_2016 = float(hh_electricity_2016)
-        self.z_internet, self.z_egov = float(z_internet), float(z_egov)
-        self.shift: defaultdict[str, float] = defaultdict(float)
+        self.shift: dict[str, float] = dict.fromkeys(SHIFT_KEYS, 0.0)
         self.electricity_gap_cut = 0.0
         self.it_budget_share = float(it_budget_share)
         self.awareness = np.full(3, float(initial_awareness))
@@ -61,41 +59,40 @@ class Province(mesa.Agent):
         self.update_services()
         self.update_awareness()
 
+    def trend(self, name: str, shift_key: str | None = None) -> float:
+        """This month's value of trend ``name`` (``conf/drivers``), with the levers' logit shift."""
+        spec = getattr(self.model.cfg.drivers, name)
+        x = self.model.trend_logits[name][self.model.t, self.index] + self.shift[shift_key or name]
+        return spec.lo + (spec.hi - spec.lo) / (1.0 + math.exp(-max(min(x, 700.0), -700.0)))
+
     def update_infrastructure(self) -> None:
         """Electricity, mobile and fixed broadband, connectivity and devices by stratum."""
-        d, year, s, zi = self.model.cfg.drivers, self.model.year, self.shift, self.z_internet
-        self.electricity = electricity(
-            np.array([self.hh_electricity_2016]), self.strata_weights[None, :], year,
-            d.electricity_gap_decay_per_year, d.electricity_gap_ratio_urban,
-            d.electricity_gap_ratio_remote, self.electricity_gap_cut)[0]
-        self.mobile = np.array([d.mobile_urban, d.mobile_rural,
-                                logistic(d.mobile_remote, year, zi, s["mobile_remote"])])
-        self.fixed = np.array([logistic(d.fixed_urban, year, zi, s["fixed"]),
-                               logistic(d.fixed_rural, year, zi, s["fixed"]),
-                               logistic(d.fixed_remote, year, zi, s["fixed"])])
+        d, cut = self.model.cfg.drivers, min(max(self.electricity_gap_cut, 0.0), 1.0)
+        gaps = self.model.electricity_gaps[self.model.t, self.index]
+        self.electricity = 1.0 - gaps * np.array([1.0, 1.0 - cut, 1.0 - cut])
+        self.mobile = np.array([d.mobile_urban, d.mobile_rural, self.trend("mobile_remote")])
+        self.fixed = np.array([self.trend("fixed_urban", "fixed"), self.trend("fixed_rural", "fixed"),
+                               self.trend("fixed_remote", "fixed")])
         either = 1.0 - (1.0 - self.mobile) * (1.0 - self.fixed)
         self.connectivity = np.minimum(either, self.electricity)
-        level = logistic(d.device_adult, year, zi, s["device"])
-        self.device = np.minimum(level * self.model.device_stratum_factor, 1.0)
+        self.device = np.minimum(self.trend("device_adult", "device") * self.model.device_stratum_factor, 1.0)
 
     def update_services(self) -> None:
         """Service supply, usability, back-office capacity, outreach and e-ID."""
-        d, p, year, s, ze = self.model.cfg.drivers, self.model.cfg.params, self.model.year, self.shift, self.z_egov
-        self.supply = np.array([logistic(d.supply_ministries, year, ze, s["supply_ministries"]),
-                                logistic(d.supply_localities, year, ze, s["supply_localities"])])
-        self.supply_online = np.maximum(logistic(d.supply_online, year, ze, s["supply_online"]), self.supply)
+        p = self.model.cfg.params
+        self.supply = np.array([self.trend("supply_ministries"), self.trend("supply_localities")])
+        self.supply_online = np.maximum(self.trend("supply_online"), self.supply)
         self.offered_volume = self.supply ** p.supply_volume_exponent
         self.offered_online_volume = self.supply_online ** p.supply_volume_exponent
-        self.quality = float(logistic(d.quality, year, ze, s["quality"]))
-        self.officials_trained = float(logistic(d.officials_trained, year, ze, s["officials_trained"]))
-        self.interoperability = float(logistic(d.interoperability, year, ze, s["interoperability"]))
-        w = p.backoffice_weight_training
-        capacity = w * self.officials_trained + (1.0 - w) * self.interoperability
+        self.quality = self.trend("quality")
+        self.officials_trained = self.trend("officials_trained")
+        self.interoperability = self.trend("interoperability")
+        capacity = self.backoffice_capacity
         self.backoffice = np.array([
             p.backoffice_lo_ministries + (p.backoffice_hi_ministries - p.backoffice_lo_ministries) * capacity,
             p.backoffice_lo_localities + (p.backoffice_hi_localities - p.backoffice_lo_localities) * capacity])
-        self.assisted = float(logistic(d.assisted, year, ze, s["assisted"]))
-        self.eid = float(logistic(d.eid, year, ze, s["eid"]))
+        self.assisted = self.trend("assisted")
+        self.eid = self.trend("eid")
 
     def update_awareness(self) -> None:
         """Mean-field awareness: ``A += (1 - A) * (1 - exp(-rate / 12))`` with
@@ -104,7 +101,7 @@ class Province(mesa.Agent):
         local = self.model.adopter_share[self.index]
         rate = (p.awareness_base_per_year + p.awareness_social_per_year * local
                 + p.awareness_outreach_per_year * self.assisted + self.shift["awareness"])
-        self.awareness = self.awareness + (1.0 - self.awareness) * (1.0 - np.exp(-np.maximum(rate, 0.0) / 12.0))
+        self.awareness = self.awareness - (1.0 - self.awareness) * np.expm1(-np.maximum(rate, 0.0) / 12.0)
 
     @property
     def backoffice_capacity(self) -> float:

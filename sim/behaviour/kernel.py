@@ -49,7 +49,7 @@ def step_citizens(cell_start, skill, trust, flags, last_online, u_infra, u_devic
 
     Returns:
         ``tally (P, 2, 7)`` dossiers by province, tier and stage; ``use_leave (P, 3, n_bins)`` users
-        leaving their previous last-use bin; ``adopt_leave (P, 3, n_bins)`` adopters leaving theirs
+        leaving their previous last-use bin (``n_bins = t + 1``: bins of months before this one); ``adopt_leave (P, 3, n_bins)`` adopters leaving theirs
         (online again, or lapsed); ``new_users (P, 3)`` citizens who went online this month.
     """
     n = cell_start[-1]
