@@ -1,10 +1,14 @@
 """Loading and validating the observed data in ``seeds/`` (a Frictionless-style data package).
 
-``seeds/datapackage.json`` lists every table with its schema: column names and order, types,
-required cells, ranges, patterns, allowed values, primary keys, and the foreign key from each row's
-``source_id`` to ``sources.csv``. :func:`load_observed` checks all of it and stops at the first
-problem with an :class:`ObservedDataError` whose one-line message names the file, the column and
-row, and what is allowed.
+``seeds/datapackage.json`` lists every file with its schema: column names and order, types
+(``string``, ``integer``, ``number``, ``boolean``), required cells, ranges, allowed values,
+patterns, uniqueness, primary keys and foreign keys (every ``source_id`` resolves to
+``sources.csv``). :func:`load_observed` reads every CSV as text, converts it per schema, checks all
+of it plus a few cross-table rules (the 63 province codes, the 63 -> 34 merger, observation periods
+and shares, modelled targets) and stops at the first problem with an :class:`ObservedDataError`
+whose one-line message names the file, the column and row, and what is allowed, e.g.
+``seeds/provinces.csv: column 'urban_share_2019' row 14 (gso_code 22): value 1.3 out of range [0, 1]``
+(rows are counted from 1 after the header; the primary key of the row is given in brackets).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -20,13 +25,33 @@ from pathlib import Path
 import pandas as pd
 
 log = logging.getLogger(__name__)
-SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
-N_PROVINCES = 63
-YM = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+SEEDS_DIR: Path = Path(__file__).resolve().parents[1] / "seeds"
+PROVINCE_CODES: tuple[str, ...] = tuple(
+    "01 02 04 06 08 10 11 12 14 15 17 19 20 22 24 25 26 27 30 31 33 34 35 36 37 38 40 42 44 45 46 48 49 51 52 54 56 58 "
+    "60 62 64 66 67 68 70 72 74 75 77 79 80 82 83 84 86 87 89 91 92 93 94 95 96".split())
+TYPES = ("string", "integer", "number", "boolean")
+CONSTRAINTS = ("required", "minimum", "maximum", "enum", "pattern", "unique")
+YEAR_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+INTEGER = re.compile(r"[+-]?\d+")
+MODELLED_SCOPES = {"share_dossiers_full_online": {"ministries", "localities", "national"},
+                   "share_citizens_using_ops": {"national"}}
+# resources and the columns the model code relies on
+NEEDED = {
+    "sources": ["source_id", "citation"],
+    "provinces": ["gso_code", "name_vi", "slug", "region_gso6", "pop_census2019", "urban_share_2019",
+                  "is_mountain_region_proxy", "ethnic_minority_share", "n_island_districts",
+                  "hh_electricity_2016", "dti_2022_rank", "new_code_2025"],
+    "province_papi_egov": ["gso_code", "year", "internet_access"],
+    "provinces_2025": ["new_code_2025", "name_vi"],
+    "province_merger_2025": ["old_gso_code", "new_code_2025"],
+    "observations": ["indicator", "scope", "period_start", "period_end", "value", "share", "series"],
+    "targets": ["target_id", "indicator", "scope", "deadline", "threshold", "modelled"],
+}
 
 
 class ObservedDataError(ValueError):
-    """A missing or malformed observed-data file (one-line message naming the file)."""
+    """A missing or malformed observed-data file; the message is one line naming the file."""
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
@@ -37,28 +62,30 @@ class ObservedData:
     """Validated observed data.
 
     Attributes:
-        root: the folder loaded.
-        tables: every tabular resource by name, typed per its schema.
-        hashes: sha256 of every file of the package (relative path -> hex digest).
+        root: the folder that was loaded.
+        tables: every tabular resource by name, typed per its schema (text as ``str``, codes as
+            2-digit strings, booleans as ``bool``, optional integers as nullable ``Int64``).
+        hashes: relative path -> sha256 of every file listed in ``datapackage.json`` and of the
+            descriptor itself.
     """
 
     root: Path
-    tables: dict
-    hashes: dict
+    tables: dict[str, pd.DataFrame]
+    hashes: dict[str, str]
 
     @property
     def provinces(self) -> pd.DataFrame:
-        """63 provinces indexed by 2-digit ``gso_code``, sorted."""
+        """The 63 provinces indexed by 2-digit ``gso_code``, sorted."""
         return self.tables["provinces"].set_index("gso_code").sort_index()
 
     @property
     def observations(self) -> pd.DataFrame:
-        """Every published figure (see ``seeds/README.md``)."""
+        """Every published figure, one row each (see ``seeds/README.md``)."""
         return self.tables["observations"]
 
     @property
     def targets(self) -> pd.DataFrame:
-        """Official targets."""
+        """Official targets; ``modelled`` marks those the model reports."""
         return self.tables["targets"]
 
     @property
@@ -68,141 +95,276 @@ class ObservedData:
 
     @property
     def merger(self) -> pd.DataFrame:
-        """63 -> 34 crosswalk (codes)."""
+        """Crosswalk from the 63 old province codes to the 34 codes of July 2025."""
         return self.tables["province_merger_2025"]
 
     @property
     def provinces_2025(self) -> pd.DataFrame:
-        """The 34 provinces from July 2025, indexed by ``new_code_2025``."""
+        """The 34 provinces from 1 July 2025, indexed by 2-digit ``new_code_2025``, sorted."""
         return self.tables["provinces_2025"].set_index("new_code_2025").sort_index()
 
     def observation_series(self, indicator: str, scope: str | None = None) -> pd.DataFrame:
-        """Rows of one indicator (optionally one scope), sorted by ``period_end``."""
+        """Observations of one indicator (optionally one scope), sorted by ``period_end``.
+
+        Args:
+            indicator: e.g. ``"share_dossiers_full_online"``.
+            scope: e.g. ``"localities"`` or ``"79"``; all scopes when omitted.
+
+        Returns:
+            The matching rows (possibly none), sorted by period end then start.
+        """
         obs = self.observations
         rows = obs[obs["indicator"] == indicator]
         if scope is not None:
             rows = rows[rows["scope"] == scope]
-        return rows.sort_values(["period_end", "period_start"]).reset_index(drop=True)
+        return rows.sort_values(["period_end", "period_start"], kind="stable").reset_index(drop=True)
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _convert(values: pd.Series, field: dict, where: str) -> pd.Series:
+def _fail(where: str, column: str | None, row: int | None, key: str, message: str) -> ObservedDataError:
+    parts = [where + ":"]
+    if column is not None:
+        parts.append(f"column '{column}'")
+    if row is not None:
+        parts.append(f"row {row + 1}" + (f" ({key})" if key else ""))
+    return ObservedDataError(" ".join(parts) + ": " + message)
+
+
+class _Table:
+    """One CSV being checked: raw text cells plus what is needed to name a failing row."""
+
+    def __init__(self, where: str, raw: pd.DataFrame, pk: list[str]) -> None:
+        self.where, self.raw, self.pk = where, raw, pk
+
+    def key(self, row: int) -> str:
+        cols = [c for c in self.pk if c in self.raw.columns]
+        return ", ".join(f"{c} {self.raw[c].iat[row]}" for c in cols)
+
+    def fail(self, column: str | None, row: int | None, message: str) -> ObservedDataError:
+        return _fail(self.where, column, row, self.key(row) if row is not None else "", message)
+
+
+def _parse(text: str, typ: str) -> object:
+    """Parse one non-empty cell; raise ValueError when it is not of ``typ``."""
+    if typ == "integer":
+        if not INTEGER.fullmatch(text.strip()):
+            raise ValueError
+        return int(text)
+    if typ == "number":
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError
+        return value
+    if typ == "boolean":
+        return {"true": True, "false": False}[text.strip()]
+    return text
+
+
+def _convert(table: _Table, field: dict) -> pd.Series:
     """Convert one text column to its schema type and check its constraints."""
-    name, typ = field["name"], field.get("type", "string")
-    c = field.get("constraints", {})
-    text = values.fillna("").astype(str).str.strip()
-    empty = text == ""
-    if c.get("required") and empty.any():
-        row = int(empty.idxmax())
-        raise ObservedDataError(f"{where}: column '{name}' row {row + 2}: empty cell; a value is required")
-    if typ == "string":
-        out = text.map(lambda s: unicodedata.normalize("NFC", s))
-    elif typ == "boolean":
-        bad = ~text.str.lower().isin(["true", "false", ""])
-        if bad.any():
-            row = int(bad.idxmax())
-            raise ObservedDataError(f"{where}: column '{name}' row {row + 2}: '{text[row]}' is not a boolean; allowed: true, false")
-        out = text.str.lower().map({"true": True, "false": False, "": pd.NA})
-        out = out.astype("boolean")
-    elif typ in ("integer", "number"):
-        num = pd.to_numeric(text.where(~empty), errors="coerce")
-        bad = num.isna() & ~empty
-        if typ == "integer":
-            bad |= num.notna() & (num % 1 != 0)
-        if bad.any():
-            row = int(bad.idxmax())
-            raise ObservedDataError(f"{where}: column '{name}' row {row + 2}: '{text[row]}' is not a{'n integer' if typ == 'integer' else ' number'}")
-        out = num.astype("Int64") if typ == "integer" else num.astype(float)
-    else:
-        raise ObservedDataError(f"{where}: column '{name}': unknown type '{typ}' in datapackage.json")
-    present = out[~empty]
-    for key, test, allowed in (("minimum", lambda v, m: v >= m, ">="), ("maximum", lambda v, m: v <= m, "<=")):
-        if key in c and len(present):
-            ok = test(present.astype(float), c[key])
-            if not ok.all():
-                row = int(ok.idxmin())
-                raise ObservedDataError(f"{where}: column '{name}' row {row + 2}: value {text[row]} out of range; allowed {allowed} {c[key]}")
-    if "enum" in c:
-        bad = ~present.isin(c["enum"])
-        if bad.any():
-            row = int(bad.idxmax())
-            raise ObservedDataError(f"{where}: column '{name}' row {row + 2}: '{text[row]}' is not allowed; allowed: {', '.join(map(str, c['enum']))}")
-    if "pattern" in c:
-        bad = ~present.astype(str).str.fullmatch(c["pattern"])
-        if bad.any():
-            row = int(bad.idxmax())
-            raise ObservedDataError(f"{where}: column '{name}' row {row + 2}: '{text[row]}' does not match {c['pattern']}")
+    name, typ, c = field["name"], field["type"], field.get("constraints", {})
+    values: list[object] = []
+    for i, text in enumerate(table.raw[name]):
+        if text.strip() == "":
+            if c.get("required", False):
+                raise table.fail(name, i, "empty cell; a value is required")
+            values.append(None)
+            continue
+        try:
+            value = _parse(text, typ)
+        except (ValueError, KeyError):
+            allowed = {"boolean": "true or false", "integer": "a whole number"}.get(typ, f"a {typ}")
+            raise table.fail(name, i, f"value '{text}' is not {allowed}") from None
+        if typ == "string" and unicodedata.normalize("NFC", text) != text:
+            raise table.fail(name, i, f"value '{text}' is not Unicode NFC")
+        lo, hi = c.get("minimum"), c.get("maximum")
+        if typ in ("integer", "number") and ((lo is not None and value < lo) or (hi is not None and value > hi)):
+            bounds = (f"[{lo}, {hi}]" if lo is not None and hi is not None
+                      else f">= {lo}" if hi is None else f"<= {hi}")
+            raise table.fail(name, i, f"value {text} out of range {bounds}")
+        if "enum" in c and value not in c["enum"]:
+            raise table.fail(name, i, f"value '{text}' not allowed; allowed: {', '.join(map(str, c['enum']))}")
+        if "pattern" in c and not re.fullmatch(c["pattern"], text):
+            raise table.fail(name, i, f"value '{text}' does not match the pattern {c['pattern']}")
+        values.append(value)
     if c.get("unique"):
-        dup = present.duplicated()
+        seen: dict[object, int] = {}
+        for i, value in enumerate(values):
+            if value is not None and value in seen:
+                raise table.fail(name, i, f"duplicate value '{table.raw[name].iat[i]}' (also row "
+                                          f"{seen[value] + 1}); values must be unique")
+            seen.setdefault(value, i)
+    required = c.get("required", False)
+    dtype = {"string": "str", "number": "float64", "integer": "int64" if required else "Int64",
+             "boolean": "bool" if required else "boolean"}[typ]
+    return pd.Series(values, dtype=dtype, name=name)
+
+
+def _read_table(root: Path, label: str, resource: dict) -> pd.DataFrame:
+    """Read one CSV resource as text, check its header and convert every column."""
+    where = f"{label}/{resource['path']}"
+    schema = resource["schema"]
+    try:
+        raw = pd.read_csv(root / resource["path"], dtype=str, keep_default_na=False, na_filter=False,
+                          encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ObservedDataError(f"{where}: not valid UTF-8 ({exc.reason}); files must be UTF-8") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ObservedDataError(f"{where}: not a readable CSV ({str(exc).strip()})") from None
+    raw = raw.fillna("")
+    expected = [f["name"] for f in schema["fields"]]
+    header = [str(h) for h in raw.columns]
+    missing = [n for n in expected if n not in header]
+    extra = [n for n in header if n not in expected]
+    if missing or extra:
+        detail = "; ".join(filter(None, [f"missing column(s) {', '.join(map(repr, missing))}" if missing else "",
+                                         f"unexpected column(s) {', '.join(map(repr, extra))}" if extra else ""]))
+        raise ObservedDataError(f"{where}: {detail}; expected columns: {', '.join(expected)}")
+    if header != expected:
+        raise ObservedDataError(f"{where}: columns out of order; expected: {', '.join(expected)}")
+    pk = schema.get("primaryKey") or []
+    table = _Table(where, raw, pk)
+    out = pd.DataFrame({f["name"]: _convert(table, f) for f in schema["fields"]})
+    if pk:
+        dup = out.duplicated(subset=pk, keep="first")
         if dup.any():
-            row = int(dup.idxmax())
-            raise ObservedDataError(f"{where}: column '{name}' row {row + 2}: duplicate value '{text[row]}'; values must be unique")
+            i = int(dup.to_numpy().argmax())
+            raise table.fail(None, i, f"duplicate primary key ({', '.join(pk)}); each key must appear once")
     return out
 
 
-def _read_table(root: Path, resource: dict) -> pd.DataFrame:
-    path = root / resource["path"]
-    where = f"seeds/{resource['path']}"
-    if not path.is_file():
-        raise ObservedDataError(f"{where}: file is missing (listed in seeds/datapackage.json)")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ObservedDataError(f"{where}: not a readable UTF-8 CSV ({str(exc).splitlines()[0]})") from None
-    fields = resource["schema"]["fields"]
-    expected = [f["name"] for f in fields]
-    missing = [n for n in expected if n not in raw.columns]
-    if missing:
-        raise ObservedDataError(f"{where}: column '{missing[0]}' is missing; expected columns: {', '.join(expected)}")
-    extra = [n for n in raw.columns if n not in expected]
-    if extra:
-        raise ObservedDataError(f"{where}: unexpected column '{extra[0]}'; expected columns: {', '.join(expected)}")
-    table = pd.DataFrame({f["name"]: _convert(raw[f["name"]], f, where) for f in fields})
-    pk = resource["schema"].get("primaryKey")
-    if pk:
-        dup = table.duplicated(subset=pk)
-        if dup.any():
-            row = int(dup.idxmax())
-            raise ObservedDataError(f"{where}: row {row + 2}: duplicate key {tuple(table.loc[row, pk])} for primary key {pk}")
-    return table
+def _check_descriptor(package: object, label: str) -> list[dict]:
+    """Check the descriptor's structure; return its resources."""
+    where = f"{label}/datapackage.json"
+    if not isinstance(package, dict) or not isinstance(package.get("resources"), list) or not package["resources"]:
+        raise ObservedDataError(f"{where}: malformed descriptor; expected an object with a non-empty 'resources' list")
+    names: set[str] = set()
+    for i, res in enumerate(package["resources"]):
+        if not isinstance(res, dict) or not isinstance(res.get("name"), str) or not isinstance(res.get("path"), str):
+            raise ObservedDataError(f"{where}: resource {i + 1} malformed; 'name' and 'path' (strings) are required")
+        if res["name"] in names:
+            raise ObservedDataError(f"{where}: resource name '{res['name']}' listed twice; names must be unique")
+        if Path(res["path"]).is_absolute() or ".." in Path(res["path"]).parts:
+            raise ObservedDataError(f"{where}: resource '{res['name']}' path '{res['path']}' must be relative "
+                                    "to the package folder")
+        names.add(res["name"])
+        schema = res.get("schema")
+        if schema is None:
+            continue
+        fields = schema.get("fields") if isinstance(schema, dict) else None
+        if not isinstance(fields, list) or not fields:
+            raise ObservedDataError(f"{where}: resource '{res['name']}' schema needs a non-empty 'fields' list")
+        for f in fields:
+            if not isinstance(f, dict) or not isinstance(f.get("name"), str) or f.get("type") not in TYPES:
+                raise ObservedDataError(f"{where}: resource '{res['name']}' field {f!r} malformed; "
+                                        f"needs a name and a type in {', '.join(TYPES)}")
+            bad = set(f.get("constraints", {})) - set(CONSTRAINTS)
+            if bad:
+                raise ObservedDataError(f"{where}: resource '{res['name']}' field '{f['name']}' has unknown "
+                                        f"constraint(s) {', '.join(sorted(bad))}; allowed: {', '.join(CONSTRAINTS)}")
+        field_names = [f["name"] for f in fields]
+        unknown = [k for k in schema.get("primaryKey") or [] if k not in field_names]
+        if unknown:
+            raise ObservedDataError(f"{where}: resource '{res['name']}' primaryKey field '{unknown[0]}' is not a field")
+    for name, columns in NEEDED.items():
+        res = next((r for r in package["resources"] if r["name"] == name), None)
+        if res is None or "schema" not in res:
+            raise ObservedDataError(f"{where}: resource '{name}' (with a schema) is required but not listed")
+        have = [f["name"] for f in res["schema"]["fields"]]
+        lacking = [c for c in columns if c not in have]
+        if lacking:
+            raise ObservedDataError(f"{where}: resource '{name}' lacks field(s) {', '.join(lacking)} "
+                                    "needed by the model")
+    return package["resources"]
 
 
-def _check_relations(tables: dict) -> None:
-    known = set(tables["sources"]["source_id"])
-    for name, table in tables.items():
-        if "source_id" in table and name != "sources":
-            bad = ~table["source_id"].isin(known)
+def _check_foreign_keys(resources: list[dict], tables: dict[str, pd.DataFrame], label: str) -> None:
+    """Every foreign-key value must exist in the referenced resource's field."""
+    for res in resources:
+        for fk in (res.get("schema") or {}).get("foreignKeys") or []:
+            ref = fk.get("reference", {})
+            target, field, ref_field = ref.get("resource"), fk.get("fields"), ref.get("fields")
+            field = field[0] if isinstance(field, list) else field
+            ref_field = ref_field[0] if isinstance(ref_field, list) else ref_field
+            if target not in tables or ref_field not in tables[target]:
+                raise ObservedDataError(f"{label}/datapackage.json: resource '{res['name']}' foreign key refers to "
+                                        f"unknown '{target}.{ref_field}'")
+            table = tables[res["name"]]
+            known = set(tables[target][ref_field].dropna())
+            bad = table[field].notna() & ~table[field].isin(known)
             if bad.any():
-                row = int(bad.idxmax())
-                raise ObservedDataError(f"seeds/{name}.csv: column 'source_id' row {row + 2}: '{table['source_id'][row]}' "
-                                        "is not in seeds/sources.csv")
-    prov = tables["provinces"]
-    if len(prov) != N_PROVINCES:
-        raise ObservedDataError(f"seeds/provinces.csv: {len(prov)} provinces; exactly {N_PROVINCES} are required")
-    codes = set(prov["gso_code"])
-    merger, new = tables["province_merger_2025"], set(tables["provinces_2025"]["new_code_2025"])
-    if set(merger["old_gso_code"]) != codes:
-        missing = sorted(codes ^ set(merger["old_gso_code"]))
-        raise ObservedDataError(f"seeds/province_merger_2025.csv: old codes differ from seeds/provinces.csv (e.g. '{missing[0]}'); "
+                i = int(bad.to_numpy().argmax())
+                t = _Table(f"{label}/{res['path']}", table.astype(str), (res["schema"].get("primaryKey") or []))
+                path = next(r["path"] for r in resources if r["name"] == target)
+                raise t.fail(field, i, f"value '{table[field].iat[i]}' not found in {label}/{path} "
+                                       f"column '{ref_field}'")
+
+
+def _check_domain(tables: dict[str, pd.DataFrame], paths: dict[str, str], label: str) -> None:
+    """Cross-table rules: province codes, the 2025 merger, observation periods, modelled targets."""
+    where = {name: f"{label}/{path}" for name, path in paths.items()}
+    codes = set(tables["provinces"]["gso_code"])
+    missing, extra = sorted(set(PROVINCE_CODES) - codes), sorted(codes - set(PROVINCE_CODES))
+    if missing or extra or len(tables["provinces"]) != len(PROVINCE_CODES):
+        raise ObservedDataError(f"{where['provinces']}: column 'gso_code': {len(tables['provinces'])} rows, "
+                                f"missing codes {missing or 'none'}, unexpected codes {extra or 'none'}; "
+                                "exactly the 63 pre-July-2025 GSO codes are allowed")
+    for name, table in tables.items():
+        for col in ("gso_code", "old_gso_code"):
+            if col in table and name != "provinces":
+                bad = ~table[col].isin(codes)
+                if bad.any():
+                    i = int(bad.to_numpy().argmax())
+                    raise _fail(where[name], col, i, "", f"value '{table[col].iat[i]}' is not one of the 63 "
+                                                          f"province codes in {where['provinces']}")
+    merger, new = tables["province_merger_2025"], tables["provinces_2025"]
+    old = merger["old_gso_code"]
+    if old.duplicated().any() or set(old) != codes:
+        dup = sorted(set(old[old.duplicated()]))
+        raise ObservedDataError(f"{where['province_merger_2025']}: column 'old_gso_code': duplicated "
+                                f"{dup or 'none'}, missing {sorted(codes - set(old)) or 'none'}; "
                                 "every old province must map exactly once")
-    unknown = sorted(set(merger["new_code_2025"]) - new)
-    if unknown or set(merger["new_code_2025"]) != new:
-        code = (unknown or sorted(new - set(merger["new_code_2025"])))[0]
-        raise ObservedDataError(f"seeds/province_merger_2025.csv: new code '{code}' does not match seeds/provinces_2025.csv")
-    for name in ("province_electricity", "province_papi_egov", "province_population", "province_highland_island"):
-        bad = ~tables[name]["gso_code"].isin(codes)
-        if bad.any():
-            row = int(bad.idxmax())
-            raise ObservedDataError(f"seeds/{name}.csv: column 'gso_code' row {row + 2}: '{tables[name]['gso_code'][row]}' is not a province code")
+    new_codes = set(new["new_code_2025"])
+    for i, code in enumerate(merger["new_code_2025"]):
+        if code not in new_codes:
+            raise _fail(where["province_merger_2025"], "new_code_2025", i, f"old_gso_code {old.iat[i]}",
+                        f"value '{code}' not found in {where['provinces_2025']}")
+    unused = sorted(new_codes - set(merger["new_code_2025"]))
+    if unused:
+        raise ObservedDataError(f"{where['provinces_2025']}: column 'new_code_2025': {unused} receive no old "
+                                f"province in {where['province_merger_2025']}; every new province must appear")
+    mapping = dict(zip(old, merger["new_code_2025"], strict=True))
+    prov = tables["provinces"]
+    for i, (code, new_code) in enumerate(zip(prov["gso_code"], prov["new_code_2025"], strict=True)):
+        if mapping[code] != new_code:
+            raise _fail(where["provinces"], "new_code_2025", i, f"gso_code {code}",
+                        f"value '{new_code}' differs from {where['province_merger_2025']} ('{mapping[code]}')")
     obs = tables["observations"]
-    late = obs["period_start"] > obs["period_end"]
-    if late.any():
-        row = int(late.idxmax())
-        raise ObservedDataError(f"seeds/observations.csv: row {row + 2}: period_start {obs['period_start'][row]} is after period_end "
-                                f"{obs['period_end'][row]}; allowed: start <= end")
+    key = obs["obs_id"] if "obs_id" in obs else pd.Series(range(len(obs)))
+    for i, (start, end, share) in enumerate(zip(obs["period_start"], obs["period_end"], obs["share"], strict=True)):
+        for col, value in (("period_start", start), ("period_end", end)):
+            if not isinstance(value, str) or not YEAR_MONTH.fullmatch(value):
+                raise _fail(where["observations"], col, i, f"obs_id {key.iat[i]}", f"value '{value}' is not YYYY-MM")
+        if start > end:
+            raise _fail(where["observations"], "period_start", i, f"obs_id {key.iat[i]}",
+                        f"value {start} is after period_end {end}; allowed: period_start <= period_end")
+        if pd.notna(share) and not 0.0 <= share <= 1.0:
+            raise _fail(where["observations"], "share", i, f"obs_id {key.iat[i]}", f"value {share} out of range [0, 1]")
+    tg = tables["targets"]
+    for i, r in enumerate(tg.itertuples(index=False)):
+        if not r.modelled:
+            continue
+        allowed = MODELLED_SCOPES.get(r.indicator)
+        if allowed is None or r.scope not in allowed:
+            raise _fail(where["targets"], "modelled", i, f"target_id {r.target_id}",
+                        "a modelled target must be on share_dossiers_full_online (ministries, localities, "
+                        f"national) or share_citizens_using_ops (national), not {r.indicator} ({r.scope})")
+        if not isinstance(r.deadline, str) or not YEAR_MONTH.fullmatch(r.deadline) or not 0.0 <= r.threshold <= 1.0:
+            raise _fail(where["targets"], "deadline", i, f"target_id {r.target_id}",
+                        "a modelled target needs a YYYY-MM deadline and a threshold in [0, 1]")
 
 
 def load_observed(root: Path | str | None = None) -> ObservedData:
@@ -211,29 +373,37 @@ def load_observed(root: Path | str | None = None) -> ObservedData:
     Args:
         root: folder holding ``datapackage.json`` (default: the repository's ``seeds/``).
 
+    Returns:
+        The validated :class:`ObservedData`.
+
     Raises:
-        ObservedDataError: missing or malformed file, with a one-line message.
+        ObservedDataError: a missing, malformed or inconsistent file; the one-line message names
+            the file (as ``<folder name>/<path>``), the column and row, and what is allowed.
     """
     root = Path(root) if root else SEEDS_DIR
+    label = root.name or str(root)
     descriptor = root / "datapackage.json"
     if not descriptor.is_file():
-        raise ObservedDataError(f"seeds/datapackage.json: file is missing in {root}")
+        raise ObservedDataError(f"{label}/datapackage.json: file not found in {root}")
     try:
         package = json.loads(descriptor.read_text(encoding="utf-8"))
-        resources = package["resources"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ObservedDataError(f"seeds/datapackage.json: malformed descriptor ({str(exc).splitlines()[0]})") from None
-    tables, hashes = {}, {"datapackage.json": _sha256(descriptor)}
-    for resource in resources:
-        path = root / resource["path"]
-        if "schema" not in resource:
-            if not path.is_file():
-                raise ObservedDataError(f"seeds/{resource['path']}: file is missing (listed in seeds/datapackage.json)")
-        else:
-            tables[resource["name"]] = _read_table(root, resource)
-        hashes[resource["path"]] = _sha256(path)
-    for needed in ("sources", "provinces", "province_papi_egov", "province_merger_2025", "provinces_2025", "observations", "targets"):
-        if needed not in tables:
-            raise ObservedDataError(f"seeds/datapackage.json: resource '{needed}' is not listed; it is required")
-    _check_relations(tables)
+    except UnicodeDecodeError as exc:
+        raise ObservedDataError(f"{label}/datapackage.json: not valid UTF-8 ({exc.reason})") from None
+    except json.JSONDecodeError as exc:
+        raise ObservedDataError(f"{label}/datapackage.json: malformed JSON at line {exc.lineno} "
+                                f"column {exc.colno} ({exc.msg})") from None
+    resources = _check_descriptor(package, label)
+    hashes = {"datapackage.json": _sha256(descriptor)}
+    tables: dict[str, pd.DataFrame] = {}
+    for res in resources:
+        path = root / res["path"]
+        if not path.is_file():
+            raise ObservedDataError(f"{label}/{res['path']}: file not found (listed in "
+                                    f"{label}/datapackage.json as '{res['name']}')")
+        hashes[res["path"]] = _sha256(path)
+        if "schema" in res:
+            tables[res["name"]] = _read_table(root, label, res)
+    _check_foreign_keys(resources, tables, label)
+    _check_domain(tables, {r["name"]: r["path"] for r in resources}, label)
+    log.info("observed data: %d tables, %d files from %s", len(tables), len(hashes), root)
     return ObservedData(root=root, tables=tables, hashes=hashes)
