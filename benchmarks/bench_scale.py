@@ -57,9 +57,14 @@ def measure_fast(n_agents: int, months: int) -> dict:
     while model.t < n_total:
         model.step()
     per_step = (time.perf_counter() - t1) / months
-    return {"n": model.pop.n, "build_s": build, "s_per_step": per_step, "ns_per_agent_step": per_step / model.pop.n * 1e9,
-            "bytes_per_agent": model.pop.nbytes_per_agent,
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "n": model.pop.n,
+        "build_s": build,
+        "s_per_step": per_step,
+        "ns_per_agent_step": per_step / model.pop.n * 1e9,
+        "bytes_per_agent": model.pop.nbytes_per_agent,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def measure_mesa(n_agents: int, months: int) -> dict:
@@ -81,8 +86,13 @@ def measure_mesa(n_agents: int, months: int) -> dict:
     for _ in range(months):
         ref.step()
     per_step = (time.perf_counter() - t1) / months
-    return {"n": base.pop.n, "build_s": build, "s_per_step": per_step, "ns_per_agent_step": per_step / base.pop.n * 1e9,
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "n": base.pop.n,
+        "build_s": build,
+        "s_per_step": per_step,
+        "ns_per_agent_step": per_step / base.pop.n * 1e9,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def floor() -> dict:
@@ -148,13 +158,19 @@ def agreement(n_agents: int) -> dict:
     pooled = (f_full + r_full) / np.maximum(f_n + r_n, 1)
     se = np.sqrt(np.maximum(pooled * (1 - pooled) * (1 / np.maximum(f_n, 1) + 1 / np.maximum(r_n, 1)), 1e-12))
     z = (p1 - p2) / se
-    return {"n": fast.pop.n, "share_within_4sd": float(np.mean(np.abs(z) < 4)), "max_abs_z": float(np.max(np.abs(z))),
-            "final_fast": float(p1[-12:].mean()), "final_mesa": float(p2[-12:].mean())}
+    return {
+        "n": fast.pop.n,
+        "share_within_4sd": float(np.mean(np.abs(z) < 4)),
+        "max_abs_z": float(np.max(np.abs(z))),
+        "final_fast": float(p1[-12:].mean()),
+        "final_mesa": float(p2[-12:].mean()),
+    }
 
 
 def in_subprocess(kind: str, n: int, months: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", kind, str(n), str(months)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", kind, str(n), str(months)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -187,16 +203,22 @@ def main() -> None:
         rows.append((fast, mesa))
         print(f"done N={fast['n']:,}", file=sys.stderr, flush=True)
     fl = floor()
-    print(f"floor: counter-based uniform {fl['rng_ns_per_agent']:.2f} ns/agent; memory {fl['bandwidth_gb_s']:.1f} GB/s "
-          f"= {fl['stream_15b_ns_per_agent']:.2f} ns to stream 15 bytes (2 threads)")
+    print(
+        f"floor: counter-based uniform {fl['rng_ns_per_agent']:.2f} ns/agent; memory {fl['bandwidth_gb_s']:.1f} GB/s "
+        f"= {fl['stream_15b_ns_per_agent']:.2f} ns to stream 15 bytes (2 threads)"
+    )
     floor_ns = max(fl["rng_ns_per_agent"], fl["stream_15b_ns_per_agent"])
-    print("\n| N agents | s/step | ns/agent-step | bytes/agent | peak RSS (MB) | mesa ns/agent-step | speed-up vs mesa | x floor |")
+    print(
+        "\n| N agents | s/step | ns/agent-step | bytes/agent | peak RSS (MB) | mesa ns/agent-step | speed-up vs mesa | x floor |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for fast, mesa in rows:
         m_ns = f"{mesa['ns_per_agent_step']:.0f}" if mesa else "-"
         speed = f"{mesa['ns_per_agent_step'] / fast['ns_per_agent_step']:.0f}x" if mesa else "-"
-        print(f"| {fast['n']:,} | {fast['s_per_step']:.3f} | {fast['ns_per_agent_step']:.2f} | {fast['bytes_per_agent']:.1f} "
-              f"| {fast['peak_rss_mb']:.0f} | {m_ns} | {speed} | {fast['ns_per_agent_step'] / floor_ns:.1f} |")
+        print(
+            f"| {fast['n']:,} | {fast['s_per_step']:.3f} | {fast['ns_per_agent_step']:.2f} | {fast['bytes_per_agent']:.1f} "
+            f"| {fast['peak_rss_mb']:.0f} | {m_ns} | {speed} | {fast['ns_per_agent_step'] / floor_ns:.1f} |"
+        )
 
 
 if __name__ == "__main__":

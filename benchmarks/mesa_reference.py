@@ -23,8 +23,21 @@ from sim.model import AdoptionModel
 class Citizen(mesa.Agent):
     """One citizen (or one agent standing for ``scale`` people)."""
 
-    def __init__(self, model: mesa.Model, province: int, stratum: int, age: int, skill: int, trust: int,
-                 u_infra: int, u_device: int, u_aware: int, u_eid: int, adopter: bool, last_online: int) -> None:
+    def __init__(
+        self,
+        model: mesa.Model,
+        province: int,
+        stratum: int,
+        age: int,
+        skill: int,
+        trust: int,
+        u_infra: int,
+        u_device: int,
+        u_aware: int,
+        u_eid: int,
+        adopter: bool,
+        last_online: int,
+    ) -> None:
         super().__init__(model)
         self.province, self.stratum, self.age = province, stratum, age
         self.skill, self.trust = skill, trust
@@ -62,9 +75,13 @@ class Citizen(mesa.Agent):
             p_online = prm.habit_use
         else:
             ease = (max(self.skill, 128) if helped else self.skill) / 256.0 - 0.5
-            utility = (prm.beta_quality * (env.quality[p] - 0.5) + prm.beta_ease * ease
-                       + prm.beta_trust * (self.trust / 256.0 - 0.5) + prm.beta_eid * (self.u_eid < env.eid_thr[p])
-                       + prm.beta_ministry * (tier == 0))
+            utility = (
+                prm.beta_quality * (env.quality[p] - 0.5)
+                + prm.beta_ease * ease
+                + prm.beta_trust * (self.trust / 256.0 - 0.5)
+                + prm.beta_eid * (self.u_eid < env.eid_thr[p])
+                + prm.beta_ministry * (tier == 0)
+            )
             p_online = -math.expm1(-(prm.p_innovation + prm.q_imitation * env.social[p, s]) * math.exp(utility))
         if rng.random() >= p_online:
             return tier, DECLINED, False, lapsed
@@ -91,9 +108,20 @@ class ReferenceModel(mesa.Model):
         self.p_need = -math.expm1(-self.prm.need_rate_per_year / 12.0)
         pop = base.pop
         for i in range(pop.n):
-            Citizen(self, int(pop.province[i]), int(pop.stratum[i]), int(pop.age[i]), int(pop.skill[i]),
-                    int(pop.trust[i]), int(pop.u_infra[i]), int(pop.u_device[i]), int(pop.u_aware[i]),
-                    int(pop.u_eid[i]), bool(pop.flags[i] & 1), int(pop.last_online[i]))
+            Citizen(
+                self,
+                int(pop.province[i]),
+                int(pop.stratum[i]),
+                int(pop.age[i]),
+                int(pop.skill[i]),
+                int(pop.trust[i]),
+                int(pop.u_infra[i]),
+                int(pop.u_device[i]),
+                int(pop.u_aware[i]),
+                int(pop.u_eid[i]),
+                bool(pop.flags[i] & 1),
+                int(pop.last_online[i]),
+            )
         self.citizens = self.agents_by_type[Citizen]
         self.n_prov = len(base.codes)
         self.adults = base.adults

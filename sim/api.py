@@ -15,8 +15,7 @@ from sim.config import RunConfig, load_config
 from sim.ensemble import EnsembleResult, run_ensemble
 
 
-def run(cfg: RunConfig | list[str] | None = None, observed=None,
-        progress: bool = False) -> EnsembleResult:
+def run(cfg: RunConfig | list[str] | None = None, observed=None, progress: bool = False) -> EnsembleResult:
     """Run an ensemble from a typed config or a list of Hydra-style overrides.
 
     Returns:
@@ -28,8 +27,9 @@ def run(cfg: RunConfig | list[str] | None = None, observed=None,
     return run_ensemble(cfg, observed, progress=progress)
 
 
-def save(res: EnsembleResult, run_dir: Path | str, observed=None,
-         figures: bool = True, langs: tuple[str, ...] = ("en",)) -> list[Path]:
+def save(
+    res: EnsembleResult, run_dir: Path | str, observed=None, figures: bool = True, langs: tuple[str, ...] = ("en",)
+) -> list[Path]:
     """Write a run folder (tables, arrays, charts) for an ensemble run from Python."""
     from sim.outputs import write_run_outputs
 

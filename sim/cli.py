@@ -17,9 +17,28 @@ from sim.errors import SimInputError
 from sim.manifest import RunFolder, read_status
 
 log = logging.getLogger("sim")
-HYDRA_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i",
-               "--shell-completion", "-sc", "--resolve", "--package", "-p", "--config-path", "-cp",
-               "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
+HYDRA_FLAGS = {
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--version",
+    "--cfg",
+    "-c",
+    "--info",
+    "-i",
+    "--shell-completion",
+    "-sc",
+    "--resolve",
+    "--package",
+    "-p",
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--experimental-rerun",
+}
 
 
 def setup_logging() -> None:
@@ -96,9 +115,16 @@ def run_job(plain: dict, run_dir: Path) -> int:
     try:
         cfg: RunConfig = from_dict(RunConfig, plain)
         observed = load_observed(cfg.observed_dir or None)
-        folder.update(command=sys.argv, scenario=cfg.scenario.name, rng_seed=cfg.rng_seed,
-                      population_scale=cfg.population.scale, n_reps=cfg.ensemble.n_reps,
-                      n_draws=cfg.ensemble.n_draws, data_hashes=observed.hashes, config=to_dict(cfg))
+        folder.update(
+            command=sys.argv,
+            scenario=cfg.scenario.name,
+            rng_seed=cfg.rng_seed,
+            population_scale=cfg.population.scale,
+            n_reps=cfg.ensemble.n_reps,
+            n_draws=cfg.ensemble.n_draws,
+            data_hashes=observed.hashes,
+            config=to_dict(cfg),
+        )
         log.info("run folder %s", run_dir)
         ens = run_ensemble(cfg, observed, progress=True)
         langs = (cfg.reporting.lang,) + tuple(x for x in ("en", "vi") if x != cfg.reporting.lang)

@@ -126,10 +126,16 @@ class ParamsConfig:
     initial_awareness: float = _f(0.0, 1.0, "aware share of adults at the start")
     initial_adopter_share: float = _f(0.0, 1.0, "share of adults with the online habit at the start")
     assisted_max: float = _f(0.0, 1.0, "share of needers without own access served by assisted use at full capacity")
-    supply_volume_exponent: float = _f(0.05, 1.0, "offered share of dossier volume = offered share of procedures ** this")
-    backoffice_lo_ministries: float = _f(0.0, 1.0, "P(completed fully online | submitted online), ministries, at zero capacity")
+    supply_volume_exponent: float = _f(
+        0.05, 1.0, "offered share of dossier volume = offered share of procedures ** this"
+    )
+    backoffice_lo_ministries: float = _f(
+        0.0, 1.0, "P(completed fully online | submitted online), ministries, at zero capacity"
+    )
     backoffice_hi_ministries: float = _f(0.0, 1.0, "the same at full capacity")
-    backoffice_lo_localities: float = _f(0.0, 1.0, "P(completed fully online | submitted online), localities, at zero capacity")
+    backoffice_lo_localities: float = _f(
+        0.0, 1.0, "P(completed fully online | submitted online), localities, at zero capacity"
+    )
     backoffice_hi_localities: float = _f(0.0, 1.0, "the same at full capacity")
     backoffice_weight_training: float = _f(0.0, 1.0, "weight of trained officials (vs interoperability) in capacity")
 
@@ -242,9 +248,7 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise SimInputError(
-            f"{prefix}{unknown[0]}: unknown key; allowed in {where}: {', '.join(sorted(fields))}"
-        )
+        raise SimInputError(f"{prefix}{unknown[0]}: unknown key; allowed in {where}: {', '.join(sorted(fields))}")
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in data.items():
@@ -263,8 +267,11 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
                 kwargs[name] = [_check_scalar(v, item, f"{key}[{i}]", meta) for i, v in enumerate(value)]
             continue
         kwargs[name] = _check_scalar(value, typ, key, meta)
-    missing = [n for n, f in fields.items() if n not in kwargs and f.default is dataclasses.MISSING
-               and f.default_factory is dataclasses.MISSING]
+    missing = [
+        n
+        for n, f in fields.items()
+        if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
         raise SimInputError(f"{prefix}{missing[0]}: missing key in {where}; every run needs it (see conf/)")
     try:

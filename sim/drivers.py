@@ -59,8 +59,15 @@ def province_indices(provinces: pd.DataFrame, papi: pd.DataFrame) -> dict[str, n
     return {"internet": z_internet, "egov": z_egov}
 
 
-def electricity(hh_2016: np.ndarray, weights: np.ndarray, year: float, decay: float,
-                ratio_urban: float, ratio_remote: float, extra_gap_cut: np.ndarray | float = 0.0) -> np.ndarray:
+def electricity(
+    hh_2016: np.ndarray,
+    weights: np.ndarray,
+    year: float,
+    decay: float,
+    ratio_urban: float,
+    ratio_remote: float,
+    extra_gap_cut: np.ndarray | float = 0.0,
+) -> np.ndarray:
     """Household electricity coverage by stratum.
 
     The unelectrified share of each province shrinks exponentially from its 2016 level
@@ -88,10 +95,21 @@ def electricity(hh_2016: np.ndarray, weights: np.ndarray, year: float, decay: fl
     return 1.0 - gaps
 
 
-Z_INDEX = {"mobile_remote": "internet", "fixed_urban": "internet", "fixed_rural": "internet",
-           "fixed_remote": "internet", "device_adult": "internet", "supply_online": "egov",
-           "supply_ministries": "egov", "supply_localities": "egov", "quality": "egov",
-           "officials_trained": "egov", "interoperability": "egov", "assisted": "egov", "eid": "egov"}
+Z_INDEX = {
+    "mobile_remote": "internet",
+    "fixed_urban": "internet",
+    "fixed_rural": "internet",
+    "fixed_remote": "internet",
+    "device_adult": "internet",
+    "supply_online": "egov",
+    "supply_ministries": "egov",
+    "supply_localities": "egov",
+    "quality": "egov",
+    "officials_trained": "egov",
+    "interoperability": "egov",
+    "assisted": "egov",
+    "eid": "egov",
+}
 
 
 def baseline_logits(drivers, years: np.ndarray, z: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -112,7 +130,8 @@ def baseline_logits(drivers, years: np.ndarray, z: dict[str, np.ndarray]) -> dic
     return out
 
 
-def electricity_gaps(hh_2016: np.ndarray, weights: np.ndarray, years: np.ndarray, decay: float,
-                     ratio_urban: float, ratio_remote: float) -> np.ndarray:
+def electricity_gaps(
+    hh_2016: np.ndarray, weights: np.ndarray, years: np.ndarray, decay: float, ratio_urban: float, ratio_remote: float
+) -> np.ndarray:
     """Unelectrified share by month, province and stratum, ``(T, P, 3)`` (see :func:`electricity`)."""
     return np.stack([1.0 - electricity(hh_2016, weights, float(y), decay, ratio_urban, ratio_remote) for y in years])

@@ -39,12 +39,15 @@ def parameter_sets(cfg: RunConfig) -> list:
     """Parameter sets of the ensemble: the point values, or posterior draws (see :mod:`sim.posterior`)."""
     if cfg.ensemble.n_draws == 0:
         return [cfg.params]
-    raise SimInputError(f"ensemble.n_draws: {cfg.ensemble.n_draws} needs a calibrated posterior, "
-                        "which this params file does not hold; allowed: 0")
+    raise SimInputError(
+        f"ensemble.n_draws: {cfg.ensemble.n_draws} needs a calibrated posterior, "
+        "which this params file does not hold; allowed: 0"
+    )
 
 
-def run_replicate(cfg: RunConfig, observed: ObservedData, replicate: int, draw: int = 0,
-                  params=None, progress: bool = False) -> RunResult:
+def run_replicate(
+    cfg: RunConfig, observed: ObservedData, replicate: int, draw: int = 0, params=None, progress: bool = False
+) -> RunResult:
     """Build and run one model; returns its recorded result."""
     from sim.model import AdoptionModel
 
@@ -56,8 +59,14 @@ def run_replicate(cfg: RunConfig, observed: ObservedData, replicate: int, draw: 
 
     def report(t: int, total: int) -> None:
         if progress and (t % 12 == 0 or t == total):
-            log.info("replicate %d: %s done (%d/%d months, %.1f s)", replicate, model.timeline.label(t - 1),
-                     t, total, time.perf_counter() - t0)
+            log.info(
+                "replicate %d: %s done (%d/%d months, %.1f s)",
+                replicate,
+                model.timeline.label(t - 1),
+                t,
+                total,
+                time.perf_counter() - t0,
+            )
 
     model.run(report if progress else None)
     assert model.t == n
@@ -96,7 +105,9 @@ class EnsembleResult:
         t = observed.targets
         extra = []
         for r in t[(t["scope"] == "localities") & t["modelled"].astype(bool)].itertuples():
-            extra += [(r.target_id, r.indicator, code, r.deadline, float(r.threshold)) for code in self.results[0].codes]
+            extra += [
+                (r.target_id, r.indicator, code, r.deadline, float(r.threshold)) for code in self.results[0].codes
+            ]
         return targets_table(self.indicators(), self.dates, t, self.cfg.scenario.name, extra)
 
 
@@ -112,8 +123,11 @@ def run_ensemble(cfg: RunConfig, observed: ObservedData | None = None, progress:
         from sim.observed import load_observed
 
         observed = load_observed(cfg.observed_dir or None)
-    jobs = [(cfg, observed, d * cfg.ensemble.n_reps + r, d, params)
-            for d, params in enumerate(parameter_sets(cfg)) for r in range(cfg.ensemble.n_reps)]
+    jobs = [
+        (cfg, observed, d * cfg.ensemble.n_reps + r, d, params)
+        for d, params in enumerate(parameter_sets(cfg))
+        for r in range(cfg.ensemble.n_reps)
+    ]
     t0 = time.perf_counter()
     if len(jobs) == 1 or cfg.ensemble.n_jobs == 1:
         results = []

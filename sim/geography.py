@@ -12,8 +12,9 @@ TIERS = ("ministries", "localities")
 N_STRATA, N_AGES, N_TIERS = len(STRATA), len(AGE_BANDS), len(TIERS)
 
 
-def strata_shares(provinces: pd.DataFrame, remote_share_of_minority: float,
-                  remote_floor_mountain: float, remote_share_island: float) -> np.ndarray:
+def strata_shares(
+    provinces: pd.DataFrame, remote_share_of_minority: float, remote_floor_mountain: float, remote_share_island: float
+) -> np.ndarray:
     """Population shares by stratum (urban, rural, remote) for each province.
 
     Urban share is GSO's 2019 urban share. The remote share (ASSUMPTION, see
@@ -29,9 +30,11 @@ def strata_shares(provinces: pd.DataFrame, remote_share_of_minority: float,
     """
     urban = provinces["urban_share_2019"].to_numpy(float)
     rural_all = 1.0 - urban
-    remote = (remote_share_of_minority * provinces["ethnic_minority_share"].to_numpy(float)
-              + remote_floor_mountain * provinces["is_mountain_region_proxy"].to_numpy(float)
-              + remote_share_island * (provinces["n_island_districts"].to_numpy(float) > 0))
+    remote = (
+        remote_share_of_minority * provinces["ethnic_minority_share"].to_numpy(float)
+        + remote_floor_mountain * provinces["is_mountain_region_proxy"].to_numpy(float)
+        + remote_share_island * (provinces["n_island_districts"].to_numpy(float) > 0)
+    )
     remote = np.minimum(remote, rural_all)
     return np.column_stack([urban, rural_all - remote, remote])
 

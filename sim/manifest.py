@@ -35,10 +35,16 @@ def atomic_write(path: Path, data: str | bytes) -> None:
 def git_commit() -> str:
     """Commit of the code that runs, with ``-dirty`` when the work tree has changes."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -74,12 +80,19 @@ class RunFolder:
     def __init__(self, path: Path | str, kind: str = "projection") -> None:
         self.path = Path(path)
         if read_status(self.path) == "ok":
-            raise SimInputError(f"hydra.run.dir: {self.path} already holds a finished run; "
-                                "allowed: a new folder (finished results are never overwritten)")
+            raise SimInputError(
+                f"hydra.run.dir: {self.path} already holds a finished run; "
+                "allowed: a new folder (finished results are never overwritten)"
+            )
         self.kind = kind
         self.t0 = time.perf_counter()
-        self.manifest: dict[str, Any] = {"status": "running", "kind": kind, "git_commit": git_commit(),
-                                         "versions": versions(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        self.manifest: dict[str, Any] = {
+            "status": "running",
+            "kind": kind,
+            "git_commit": git_commit(),
+            "versions": versions(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
         self.write_manifest()
 
     def write_manifest(self) -> None:

@@ -23,8 +23,7 @@ from sim.timeline import Timeline
 if TYPE_CHECKING:
     from sim.observed import ObservedData
 
-MONTH_STREAMS = (Stream.NEED, Stream.TIER, Stream.OFFER, Stream.LAPSE, Stream.ASSIST, Stream.CHOICE,
-                 Stream.BACKOFFICE)
+MONTH_STREAMS = (Stream.NEED, Stream.TIER, Stream.OFFER, Stream.LAPSE, Stream.ASSIST, Stream.CHOICE, Stream.BACKOFFICE)
 
 
 @dataclass
@@ -70,8 +69,7 @@ class AdoptionModel(mesa.Model):
         levers: objects with ``apply(model)``, called at the start of every month.
     """
 
-    def __init__(self, cfg: RunConfig, observed: ObservedData, replicate: int = 0,
-                 levers: list | None = None) -> None:
+    def __init__(self, cfg: RunConfig, observed: ObservedData, replicate: int = 0, levers: list | None = None) -> None:
         super().__init__(seed=cfg.rng_seed)
         self.cfg, self.replicate, self.levers = cfg, int(replicate), list(levers or [])
         self.timeline = Timeline(cfg.timeline.start, cfg.timeline.end)
@@ -80,8 +78,7 @@ class AdoptionModel(mesa.Model):
         table = observed.provinces
         self.codes = list(table.index)
         pc = cfg.population
-        weights = strata_shares(table, pc.remote_share_of_minority, pc.remote_floor_mountain,
-                                pc.remote_share_island)
+        weights = strata_shares(table, pc.remote_share_of_minority, pc.remote_floor_mountain, pc.remote_share_island)
         pop_people = table["pop_census2019"].to_numpy(float)
         national_w = (pop_people @ weights) / pop_people.sum()
         d = cfg.drivers
@@ -93,17 +90,36 @@ class AdoptionModel(mesa.Model):
         years = self.timeline.decimal_year(np.arange(self.timeline.n_months))
         self.trend_logits = baseline_logits(d, years, z)
         self.electricity_gaps = electricity_gaps(
-            table["hh_electricity_2016"].to_numpy(float), weights, years, d.electricity_gap_decay_per_year,
-            d.electricity_gap_ratio_urban, d.electricity_gap_ratio_remote)
+            table["hh_electricity_2016"].to_numpy(float),
+            weights,
+            years,
+            d.electricity_gap_decay_per_year,
+            d.electricity_gap_ratio_urban,
+            d.electricity_gap_ratio_remote,
+        )
         self.provinces: list[Province] = [
-            Province(self, i, code, table.at[code, "name_vi"], pop_people[i], weights[i],
-                     cfg.params.initial_awareness, d.it_budget_share)
-            for i, code in enumerate(self.codes)]
+            Province(
+                self,
+                i,
+                code,
+                table.at[code, "name_vi"],
+                pop_people[i],
+                weights[i],
+                cfg.params.initial_awareness,
+                d.it_budget_share,
+            )
+            for i, code in enumerate(self.codes)
+        ]
         self.pop = synthesize(cell_sizes(pop_people, weights, pc.scale), pc, cfg.rng_seed, self.replicate)
         self.adults = self.pop.cell_counts(n_prov).astype(float)
         env = self.month_env()
-        initial = seed_adopters(self.pop, cfg.params.initial_adopter_share, env.access_thr, env.device_thr,
-                                stream_key(cfg.rng_seed, self.replicate, Stream.SYNTH_INITIAL))
+        initial = seed_adopters(
+            self.pop,
+            cfg.params.initial_adopter_share,
+            env.access_thr,
+            env.device_thr,
+            stream_key(cfg.rng_seed, self.replicate, Stream.SYNTH_INITIAL),
+        )
         self.param_tuple = param_tuple(cfg.params)
         n_bins = self.timeline.n_months + 1
         # adults by month of last online use (bin 0 = never; initial adopters count as users in month 0)
@@ -172,8 +188,22 @@ class AdoptionModel(mesa.Model):
         p_need = -math.expm1(-self.cfg.params.need_rate_per_year / 12.0)
         pop = self.pop
         tally, use_leave, adopt_leave, new_users = step_citizens(
-            pop.cell_start, pop.skill, pop.trust, pop.flags, pop.last_online, pop.u_infra, pop.u_device,
-            pop.u_aware, pop.u_eid, keys, self.t, p_need, env.as_tuple(), self.param_tuple, self.t + 1)
+            pop.cell_start,
+            pop.skill,
+            pop.trust,
+            pop.flags,
+            pop.last_online,
+            pop.u_infra,
+            pop.u_device,
+            pop.u_aware,
+            pop.u_eid,
+            keys,
+            self.t,
+            p_need,
+            env.as_tuple(),
+            self.param_tuple,
+            self.t + 1,
+        )
         self.hist_use[:, :, : self.t + 1] -= use_leave  # last-use bins before this month only
         self.hist_use[:, :, self.t + 1] += new_users
         self.hist_adopt[:, :, : self.t + 1] -= adopt_leave

@@ -29,19 +29,33 @@ log = logging.getLogger(__name__)
 SEEDS_DIR: Path = Path(__file__).resolve().parents[1] / "seeds"
 PROVINCE_CODES: tuple[str, ...] = tuple(
     "01 02 04 06 08 10 11 12 14 15 17 19 20 22 24 25 26 27 30 31 33 34 35 36 37 38 40 42 44 45 46 48 49 51 52 54 56 58 "
-    "60 62 64 66 67 68 70 72 74 75 77 79 80 82 83 84 86 87 89 91 92 93 94 95 96".split())
+    "60 62 64 66 67 68 70 72 74 75 77 79 80 82 83 84 86 87 89 91 92 93 94 95 96".split()
+)
 TYPES = ("string", "integer", "number", "boolean")
 CONSTRAINTS = ("required", "minimum", "maximum", "enum", "pattern", "unique")
 YEAR_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 INTEGER = re.compile(r"[+-]?\d+")
-MODELLED_SCOPES = {"share_dossiers_full_online": {"ministries", "localities", "national"},
-                   "share_citizens_using_ops": {"national"}}
+MODELLED_SCOPES = {
+    "share_dossiers_full_online": {"ministries", "localities", "national"},
+    "share_citizens_using_ops": {"national"},
+}
 # resources and the columns the model code relies on
 NEEDED = {
     "sources": ["source_id", "citation"],
-    "provinces": ["gso_code", "name_vi", "slug", "region_gso6", "pop_census2019", "urban_share_2019",
-                  "is_mountain_region_proxy", "ethnic_minority_share", "n_island_districts",
-                  "hh_electricity_2016", "dti_2022_rank", "new_code_2025"],
+    "provinces": [
+        "gso_code",
+        "name_vi",
+        "slug",
+        "region_gso6",
+        "pop_census2019",
+        "urban_share_2019",
+        "is_mountain_region_proxy",
+        "ethnic_minority_share",
+        "n_island_districts",
+        "hh_electricity_2016",
+        "dti_2022_rank",
+        "new_code_2025",
+    ],
     "province_papi_egov": ["gso_code", "year", "internet_access"],
     "provinces_2025": ["new_code_2025", "name_vi"],
     "province_merger_2025": ["old_gso_code", "new_code_2025"],
@@ -182,8 +196,7 @@ def _convert(table: _Table, field: dict) -> pd.Series:
             raise table.fail(name, i, f"value '{text}' is not Unicode NFC")
         lo, hi = c.get("minimum"), c.get("maximum")
         if typ in ("integer", "number") and ((lo is not None and value < lo) or (hi is not None and value > hi)):
-            bounds = (f"[{lo}, {hi}]" if lo is not None and hi is not None
-                      else f">= {lo}" if hi is None else f"<= {hi}")
+            bounds = f"[{lo}, {hi}]" if lo is not None and hi is not None else f">= {lo}" if hi is None else f"<= {hi}"
             raise table.fail(name, i, f"value {text} out of range {bounds}")
         if "enum" in c and value not in c["enum"]:
             raise table.fail(name, i, f"value '{text}' not allowed; allowed: {', '.join(map(str, c['enum']))}")
@@ -194,12 +207,19 @@ def _convert(table: _Table, field: dict) -> pd.Series:
         seen: dict[object, int] = {}
         for i, value in enumerate(values):
             if value is not None and value in seen:
-                raise table.fail(name, i, f"duplicate value '{table.raw[name].iat[i]}' (also row "
-                                          f"{seen[value] + 1}); values must be unique")
+                raise table.fail(
+                    name,
+                    i,
+                    f"duplicate value '{table.raw[name].iat[i]}' (also row {seen[value] + 1}); values must be unique",
+                )
             seen.setdefault(value, i)
     required = c.get("required", False)
-    dtype = {"string": "str", "number": "float64", "integer": "int64" if required else "Int64",
-             "boolean": "bool" if required else "boolean"}[typ]
+    dtype = {
+        "string": "str",
+        "number": "float64",
+        "integer": "int64" if required else "Int64",
+        "boolean": "bool" if required else "boolean",
+    }[typ]
     return pd.Series(values, dtype=dtype, name=name)
 
 
@@ -208,8 +228,7 @@ def _read_table(root: Path, label: str, resource: dict) -> pd.DataFrame:
     where = f"{label}/{resource['path']}"
     schema = resource["schema"]
     try:
-        raw = pd.read_csv(root / resource["path"], dtype=str, keep_default_na=False, na_filter=False,
-                          encoding="utf-8")
+        raw = pd.read_csv(root / resource["path"], dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ObservedDataError(f"{where}: not valid UTF-8 ({exc.reason}); files must be UTF-8") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -220,8 +239,15 @@ def _read_table(root: Path, label: str, resource: dict) -> pd.DataFrame:
     missing = [n for n in expected if n not in header]
     extra = [n for n in header if n not in expected]
     if missing or extra:
-        detail = "; ".join(filter(None, [f"missing column(s) {', '.join(map(repr, missing))}" if missing else "",
-                                         f"unexpected column(s) {', '.join(map(repr, extra))}" if extra else ""]))
+        detail = "; ".join(
+            filter(
+                None,
+                [
+                    f"missing column(s) {', '.join(map(repr, missing))}" if missing else "",
+                    f"unexpected column(s) {', '.join(map(repr, extra))}" if extra else "",
+                ],
+            )
+        )
         raise ObservedDataError(f"{where}: {detail}; expected columns: {', '.join(expected)}")
     if header != expected:
         raise ObservedDataError(f"{where}: columns out of order; expected: {', '.join(expected)}")
@@ -248,8 +274,9 @@ def _check_descriptor(package: object, label: str) -> list[dict]:
         if res["name"] in names:
             raise ObservedDataError(f"{where}: resource name '{res['name']}' listed twice; names must be unique")
         if Path(res["path"]).is_absolute() or ".." in Path(res["path"]).parts:
-            raise ObservedDataError(f"{where}: resource '{res['name']}' path '{res['path']}' must be relative "
-                                    "to the package folder")
+            raise ObservedDataError(
+                f"{where}: resource '{res['name']}' path '{res['path']}' must be relative to the package folder"
+            )
         names.add(res["name"])
         schema = res.get("schema")
         if schema is None:
@@ -259,12 +286,16 @@ def _check_descriptor(package: object, label: str) -> list[dict]:
             raise ObservedDataError(f"{where}: resource '{res['name']}' schema needs a non-empty 'fields' list")
         for f in fields:
             if not isinstance(f, dict) or not isinstance(f.get("name"), str) or f.get("type") not in TYPES:
-                raise ObservedDataError(f"{where}: resource '{res['name']}' field {f!r} malformed; "
-                                        f"needs a name and a type in {', '.join(TYPES)}")
+                raise ObservedDataError(
+                    f"{where}: resource '{res['name']}' field {f!r} malformed; "
+                    f"needs a name and a type in {', '.join(TYPES)}"
+                )
             bad = set(f.get("constraints", {})) - set(CONSTRAINTS)
             if bad:
-                raise ObservedDataError(f"{where}: resource '{res['name']}' field '{f['name']}' has unknown "
-                                        f"constraint(s) {', '.join(sorted(bad))}; allowed: {', '.join(CONSTRAINTS)}")
+                raise ObservedDataError(
+                    f"{where}: resource '{res['name']}' field '{f['name']}' has unknown "
+                    f"constraint(s) {', '.join(sorted(bad))}; allowed: {', '.join(CONSTRAINTS)}"
+                )
         field_names = [f["name"] for f in fields]
         unknown = [k for k in schema.get("primaryKey") or [] if k not in field_names]
         if unknown:
@@ -276,8 +307,9 @@ def _check_descriptor(package: object, label: str) -> list[dict]:
         have = [f["name"] for f in res["schema"]["fields"]]
         lacking = [c for c in columns if c not in have]
         if lacking:
-            raise ObservedDataError(f"{where}: resource '{name}' lacks field(s) {', '.join(lacking)} "
-                                    "needed by the model")
+            raise ObservedDataError(
+                f"{where}: resource '{name}' lacks field(s) {', '.join(lacking)} needed by the model"
+            )
     return package["resources"]
 
 
@@ -290,8 +322,10 @@ def _check_foreign_keys(resources: list[dict], tables: dict[str, pd.DataFrame], 
             field = field[0] if isinstance(field, list) else field
             ref_field = ref_field[0] if isinstance(ref_field, list) else ref_field
             if target not in tables or ref_field not in tables[target]:
-                raise ObservedDataError(f"{label}/datapackage.json: resource '{res['name']}' foreign key refers to "
-                                        f"unknown '{target}.{ref_field}'")
+                raise ObservedDataError(
+                    f"{label}/datapackage.json: resource '{res['name']}' foreign key refers to "
+                    f"unknown '{target}.{ref_field}'"
+                )
             table = tables[res["name"]]
             known = set(tables[target][ref_field].dropna())
             bad = table[field].notna() & ~table[field].isin(known)
@@ -299,8 +333,9 @@ def _check_foreign_keys(resources: list[dict], tables: dict[str, pd.DataFrame], 
                 i = int(bad.to_numpy().argmax())
                 t = _Table(f"{label}/{res['path']}", table.astype(str), (res["schema"].get("primaryKey") or []))
                 path = next(r["path"] for r in resources if r["name"] == target)
-                raise t.fail(field, i, f"value '{table[field].iat[i]}' not found in {label}/{path} "
-                                       f"column '{ref_field}'")
+                raise t.fail(
+                    field, i, f"value '{table[field].iat[i]}' not found in {label}/{path} column '{ref_field}'"
+                )
 
 
 def _check_domain(tables: dict[str, pd.DataFrame], paths: dict[str, str], label: str) -> None:
@@ -309,39 +344,60 @@ def _check_domain(tables: dict[str, pd.DataFrame], paths: dict[str, str], label:
     codes = set(tables["provinces"]["gso_code"])
     missing, extra = sorted(set(PROVINCE_CODES) - codes), sorted(codes - set(PROVINCE_CODES))
     if missing or extra or len(tables["provinces"]) != len(PROVINCE_CODES):
-        raise ObservedDataError(f"{where['provinces']}: column 'gso_code': {len(tables['provinces'])} rows, "
-                                f"missing codes {missing or 'none'}, unexpected codes {extra or 'none'}; "
-                                "exactly the 63 pre-July-2025 GSO codes are allowed")
+        raise ObservedDataError(
+            f"{where['provinces']}: column 'gso_code': {len(tables['provinces'])} rows, "
+            f"missing codes {missing or 'none'}, unexpected codes {extra or 'none'}; "
+            "exactly the 63 pre-July-2025 GSO codes are allowed"
+        )
     for name, table in tables.items():
         for col in ("gso_code", "old_gso_code"):
             if col in table and name != "provinces":
                 bad = ~table[col].isin(codes)
                 if bad.any():
                     i = int(bad.to_numpy().argmax())
-                    raise _fail(where[name], col, i, "", f"value '{table[col].iat[i]}' is not one of the 63 "
-                                                          f"province codes in {where['provinces']}")
+                    raise _fail(
+                        where[name],
+                        col,
+                        i,
+                        "",
+                        f"value '{table[col].iat[i]}' is not one of the 63 province codes in {where['provinces']}",
+                    )
     merger, new = tables["province_merger_2025"], tables["provinces_2025"]
     old = merger["old_gso_code"]
     if old.duplicated().any() or set(old) != codes:
         dup = sorted(set(old[old.duplicated()]))
-        raise ObservedDataError(f"{where['province_merger_2025']}: column 'old_gso_code': duplicated "
-                                f"{dup or 'none'}, missing {sorted(codes - set(old)) or 'none'}; "
-                                "every old province must map exactly once")
+        raise ObservedDataError(
+            f"{where['province_merger_2025']}: column 'old_gso_code': duplicated "
+            f"{dup or 'none'}, missing {sorted(codes - set(old)) or 'none'}; "
+            "every old province must map exactly once"
+        )
     new_codes = set(new["new_code_2025"])
     for i, code in enumerate(merger["new_code_2025"]):
         if code not in new_codes:
-            raise _fail(where["province_merger_2025"], "new_code_2025", i, f"old_gso_code {old.iat[i]}",
-                        f"value '{code}' not found in {where['provinces_2025']}")
+            raise _fail(
+                where["province_merger_2025"],
+                "new_code_2025",
+                i,
+                f"old_gso_code {old.iat[i]}",
+                f"value '{code}' not found in {where['provinces_2025']}",
+            )
     unused = sorted(new_codes - set(merger["new_code_2025"]))
     if unused:
-        raise ObservedDataError(f"{where['provinces_2025']}: column 'new_code_2025': {unused} receive no old "
-                                f"province in {where['province_merger_2025']}; every new province must appear")
+        raise ObservedDataError(
+            f"{where['provinces_2025']}: column 'new_code_2025': {unused} receive no old "
+            f"province in {where['province_merger_2025']}; every new province must appear"
+        )
     mapping = dict(zip(old, merger["new_code_2025"], strict=True))
     prov = tables["provinces"]
     for i, (code, new_code) in enumerate(zip(prov["gso_code"], prov["new_code_2025"], strict=True)):
         if mapping[code] != new_code:
-            raise _fail(where["provinces"], "new_code_2025", i, f"gso_code {code}",
-                        f"value '{new_code}' differs from {where['province_merger_2025']} ('{mapping[code]}')")
+            raise _fail(
+                where["provinces"],
+                "new_code_2025",
+                i,
+                f"gso_code {code}",
+                f"value '{new_code}' differs from {where['province_merger_2025']} ('{mapping[code]}')",
+            )
     obs = tables["observations"]
     key = obs["obs_id"] if "obs_id" in obs else pd.Series(range(len(obs)))
     for i, (start, end, share) in enumerate(zip(obs["period_start"], obs["period_end"], obs["share"], strict=True)):
@@ -349,8 +405,13 @@ def _check_domain(tables: dict[str, pd.DataFrame], paths: dict[str, str], label:
             if not isinstance(value, str) or not YEAR_MONTH.fullmatch(value):
                 raise _fail(where["observations"], col, i, f"obs_id {key.iat[i]}", f"value '{value}' is not YYYY-MM")
         if start > end:
-            raise _fail(where["observations"], "period_start", i, f"obs_id {key.iat[i]}",
-                        f"value {start} is after period_end {end}; allowed: period_start <= period_end")
+            raise _fail(
+                where["observations"],
+                "period_start",
+                i,
+                f"obs_id {key.iat[i]}",
+                f"value {start} is after period_end {end}; allowed: period_start <= period_end",
+            )
         if pd.notna(share) and not 0.0 <= share <= 1.0:
             raise _fail(where["observations"], "share", i, f"obs_id {key.iat[i]}", f"value {share} out of range [0, 1]")
     tg = tables["targets"]
@@ -359,12 +420,22 @@ def _check_domain(tables: dict[str, pd.DataFrame], paths: dict[str, str], label:
             continue
         allowed = MODELLED_SCOPES.get(r.indicator)
         if allowed is None or r.scope not in allowed:
-            raise _fail(where["targets"], "modelled", i, f"target_id {r.target_id}",
-                        "a modelled target must be on share_dossiers_full_online (ministries, localities, "
-                        f"national) or share_citizens_using_ops (national), not {r.indicator} ({r.scope})")
+            raise _fail(
+                where["targets"],
+                "modelled",
+                i,
+                f"target_id {r.target_id}",
+                "a modelled target must be on share_dossiers_full_online (ministries, localities, "
+                f"national) or share_citizens_using_ops (national), not {r.indicator} ({r.scope})",
+            )
         if not isinstance(r.deadline, str) or not YEAR_MONTH.fullmatch(r.deadline) or not 0.0 <= r.threshold <= 1.0:
-            raise _fail(where["targets"], "deadline", i, f"target_id {r.target_id}",
-                        "a modelled target needs a YYYY-MM deadline and a threshold in [0, 1]")
+            raise _fail(
+                where["targets"],
+                "deadline",
+                i,
+                f"target_id {r.target_id}",
+                "a modelled target needs a YYYY-MM deadline and a threshold in [0, 1]",
+            )
 
 
 def load_observed(root: Path | str | None = None) -> ObservedData:
@@ -390,16 +461,18 @@ def load_observed(root: Path | str | None = None) -> ObservedData:
     except UnicodeDecodeError as exc:
         raise ObservedDataError(f"{label}/datapackage.json: not valid UTF-8 ({exc.reason})") from None
     except json.JSONDecodeError as exc:
-        raise ObservedDataError(f"{label}/datapackage.json: malformed JSON at line {exc.lineno} "
-                                f"column {exc.colno} ({exc.msg})") from None
+        raise ObservedDataError(
+            f"{label}/datapackage.json: malformed JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
+        ) from None
     resources = _check_descriptor(package, label)
     hashes = {"datapackage.json": _sha256(descriptor)}
     tables: dict[str, pd.DataFrame] = {}
     for res in resources:
         path = root / res["path"]
         if not path.is_file():
-            raise ObservedDataError(f"{label}/{res['path']}: file not found (listed in "
-                                    f"{label}/datapackage.json as '{res['name']}')")
+            raise ObservedDataError(
+                f"{label}/{res['path']}: file not found (listed in {label}/datapackage.json as '{res['name']}')"
+            )
         hashes[res["path"]] = _sha256(path)
         if "schema" in res:
             tables[res["name"]] = _read_table(root, label, res)

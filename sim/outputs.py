@@ -24,8 +24,12 @@ def chart_meta(ens: EnsembleResult) -> dict:
     """Run facts printed under every chart."""
     cfg = ens.cfg
     scale = cfg.population.scale
-    return {"scenario": cfg.scenario.name, "n_runs": len(ens.results), "n_draws": cfg.ensemble.n_draws,
-            "scale": f"{scale:,.0f}" if scale >= 1 else scale}
+    return {
+        "scenario": cfg.scenario.name,
+        "n_runs": len(ens.results),
+        "n_draws": cfg.ensemble.n_draws,
+        "scale": f"{scale:,.0f}" if scale >= 1 else scale,
+    }
 
 
 def make_figures(ens: EnsembleResult, observed: ObservedData, summary: pd.DataFrame, lang: str) -> dict:
@@ -36,16 +40,25 @@ def make_figures(ens: EnsembleResult, observed: ObservedData, summary: pd.DataFr
     loc = tg[(tg.indicator == "share_dossiers_full_online") & (tg.scope == "localities") & tg.modelled.astype(bool)]
     threshold = float(loc["threshold"].iloc[0]) if len(loc) else 0.7
     deadline = str(loc["deadline"].iloc[0]) if len(loc) else "2025-12"
-    figs = {"targets_full_online": charts.targets_chart(summary, obs, tg, meta, lang),
-            "citizens_using_ops": charts.usage_chart(summary, obs, tg, meta, lang)}
+    figs = {
+        "targets_full_online": charts.targets_chart(summary, obs, tg, meta, lang),
+        "citizens_using_ops": charts.usage_chart(summary, obs, tg, meta, lang),
+    }
     if deadline in set(summary["date"]):
-        figs["province_ranking"] = charts.province_ranking_chart(summary, observed.provinces, meta, lang,
-                                                                 deadline, threshold)
+        figs["province_ranking"] = charts.province_ranking_chart(
+            summary, observed.provinces, meta, lang, deadline, threshold
+        )
     return {f"{name}_{lang}.png": fig for name, fig in figs.items()}
 
 
-def write_run_outputs(ens: EnsembleResult, observed: ObservedData, run_dir: Path | str,
-                      figures: bool = True, langs: tuple[str, ...] = ("en",), dpi: int = 150) -> list[Path]:
+def write_run_outputs(
+    ens: EnsembleResult,
+    observed: ObservedData,
+    run_dir: Path | str,
+    figures: bool = True,
+    langs: tuple[str, ...] = ("en",),
+    dpi: int = 150,
+) -> list[Path]:
     """Write ``summary.csv``, ``targets.csv``, ``outcomes.npz`` and ``figures/`` into ``run_dir``.
 
     Returns:
@@ -61,8 +74,13 @@ def write_run_outputs(ens: EnsembleResult, observed: ObservedData, run_dir: Path
     stacked = ens.indicators()
     arrays = {f"{ind}|{scope}": arr for (ind, scope), arr in stacked.items()}
     with open(staging / "outcomes.npz", "wb") as fh:
-        np.savez_compressed(fh, dates=np.array(ens.dates), replicates=np.array([r.replicate for r in ens.results]),
-                            draws=np.array([r.draw for r in ens.results]), **arrays)
+        np.savez_compressed(
+            fh,
+            dates=np.array(ens.dates),
+            replicates=np.array([r.replicate for r in ens.results]),
+            draws=np.array([r.draw for r in ens.results]),
+            **arrays,
+        )
     if figures:
         for lang in langs:
             for name, fig in make_figures(ens, observed, summary, lang).items():

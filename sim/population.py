@@ -1,13 +1,14 @@
 """Citizens as a struct of compact numpy arrays, synthesized from province marginals.
 
-One row is one agent standing for ``scale`` people. Agents are stored sorted by cell
-``(province, stratum, age band)``; ``cell_start`` gives each cell's first row, so the monthly
-kernel knows a citizen's cell from its position without reading memory. Per-agent state is 15 bytes: province, stratum, age band, skill, trust, flags and month of
-last online use (1 byte each) and four fixed uint16 thresholds. A threshold ``u`` is the agent's
-rank for a province-level rate: the agent has electricity/connectivity when ``u < coverage``, a
-device when ``u < device level``, is aware when ``u < awareness`` and holds an e-ID when
-``u < e-ID level``. Fixed ranks make access monotone in coverage (the same households gain access
-first in every scenario) and keep common random numbers intact.
+One row is one agent standing for ``scale`` people. Agents are stored sorted by cell ``(province,
+stratum, age band)``; ``cell_start`` gives each cell's first row, so the monthly kernel knows a
+citizen's cell from its position without reading memory. Per-agent state is 15 bytes: province,
+stratum, age band, skill, trust, flags and month of last online use (1 byte each) and four fixed
+uint16 thresholds. A threshold ``u`` is the agent's rank for a province-level rate: the agent has
+electricity/connectivity when ``u < coverage``, a device when ``u < device level``, is aware when
+``u < awareness`` and holds an e-ID when ``u < e-ID level``. Fixed ranks make access monotone in
+coverage (the same households gain access first in every scenario) and keep common random numbers
+intact.
 """
 
 from __future__ import annotations
@@ -104,16 +105,43 @@ def synthesize(sizes: np.ndarray, cfg: PopulationConfig, rng_seed: int, replicat
     age = np.repeat((cells % N_AGES).astype(np.uint8), by_age)
     arrays = {k: np.empty(n, np.uint8) for k in ("skill", "trust")}
     arrays.update({k: np.empty(n, np.uint16) for k in ("u_infra", "u_device", "u_aware", "u_eid")})
-    streams = (Stream.SYNTH_SKILL, Stream.SYNTH_SKILL_B, Stream.SYNTH_TRUST, Stream.SYNTH_TRUST_B,
-               Stream.SYNTH_INFRA, Stream.SYNTH_DEVICE, Stream.SYNTH_AWARE, Stream.SYNTH_EID)
+    streams = (
+        Stream.SYNTH_SKILL,
+        Stream.SYNTH_SKILL_B,
+        Stream.SYNTH_TRUST,
+        Stream.SYNTH_TRUST_B,
+        Stream.SYNTH_INFRA,
+        Stream.SYNTH_DEVICE,
+        Stream.SYNTH_AWARE,
+        Stream.SYNTH_EID,
+    )
     keys = np.array([stream_key(rng_seed, replicate, s) for s in streams], np.uint64)
     shift = np.array([cfg.skill_shift_urban, 0.0, cfg.skill_shift_remote])
-    fill_citizens(stratum, age, np.asarray(cfg.skill_median_by_age, np.float64), shift, cfg.skill_sd_logit,
-                  keys, arrays["skill"], arrays["trust"], arrays["u_infra"], arrays["u_device"],
-                  arrays["u_aware"], arrays["u_eid"])
+    fill_citizens(
+        stratum,
+        age,
+        np.asarray(cfg.skill_median_by_age, np.float64),
+        shift,
+        cfg.skill_sd_logit,
+        keys,
+        arrays["skill"],
+        arrays["trust"],
+        arrays["u_infra"],
+        arrays["u_device"],
+        arrays["u_aware"],
+        arrays["u_eid"],
+    )
     cell_start = np.concatenate([[0], np.cumsum(by_age)]).astype(np.int64)
-    return Population(province=province, stratum=stratum, age=age, flags=np.zeros(n, np.uint8),
-                      last_online=np.zeros(n, np.uint8), cell_start=cell_start, scale=cfg.scale, **arrays)
+    return Population(
+        province=province,
+        stratum=stratum,
+        age=age,
+        flags=np.zeros(n, np.uint8),
+        last_online=np.zeros(n, np.uint8),
+        cell_start=cell_start,
+        scale=cfg.scale,
+        **arrays,
+    )
 
 
 def split_ages(sizes: np.ndarray, shares: np.ndarray) -> np.ndarray:
@@ -130,8 +158,9 @@ def split_ages(sizes: np.ndarray, shares: np.ndarray) -> np.ndarray:
     return base + (rank < short[..., None])
 
 
-def seed_adopters(pop: Population, share_of_adults: float, access_thr: np.ndarray, device_thr: np.ndarray,
-                  key: np.uint64) -> np.ndarray:
+def seed_adopters(
+    pop: Population, share_of_adults: float, access_thr: np.ndarray, device_thr: np.ndarray, key: np.uint64
+) -> np.ndarray:
     """Mark initial adopters (habit formed before the run) among adults who can already go online.
 
     They are drawn with equal probability among adults with own access, at the rate that makes the
@@ -151,6 +180,16 @@ def seed_adopters(pop: Population, share_of_adults: float, access_thr: np.ndarra
 
     able, adults = count_own_access(pop.cell_start, pop.u_infra, pop.u_device, access_thr, device_thr)
     prob = min(1.0, share_of_adults * adults / max(able, 1))
-    per_cell = mark_initial_adopters(pop.cell_start, pop.u_infra, pop.u_device, access_thr, device_thr, key, prob,
-                                     pop.flags, pop.last_online, pop.u_aware)
+    per_cell = mark_initial_adopters(
+        pop.cell_start,
+        pop.u_infra,
+        pop.u_device,
+        access_thr,
+        device_thr,
+        key,
+        prob,
+        pop.flags,
+        pop.last_online,
+        pop.u_aware,
+    )
     return per_cell.reshape(-1, N_STRATA, N_AGES).sum(axis=2)

@@ -16,8 +16,20 @@ import mesa
 import numpy as np
 
 
-SHIFT_KEYS = ("mobile_remote", "fixed", "device", "supply_online", "supply_ministries", "supply_localities",
-              "quality", "officials_trained", "interoperability", "assisted", "eid", "awareness")
+SHIFT_KEYS = (
+    "mobile_remote",
+    "fixed",
+    "device",
+    "supply_online",
+    "supply_ministries",
+    "supply_localities",
+    "quality",
+    "officials_trained",
+    "interoperability",
+    "assisted",
+    "eid",
+    "awareness",
+)
 """State inputs a lever may shift (logit shift for trends; a rate per year for awareness)."""
 
 
@@ -41,8 +53,17 @@ class Province(mesa.Agent):
         awareness (3,): share of adults aware of online services (mean field).
     """
 
-    def __init__(self, model: mesa.Model, index: int, code: str, name: str, population: float,
-                 strata_weights: np.ndarray, initial_awareness: float, it_budget_share: float) -> None:
+    def __init__(
+        self,
+        model: mesa.Model,
+        index: int,
+        code: str,
+        name: str,
+        population: float,
+        strata_weights: np.ndarray,
+        initial_awareness: float,
+        it_budget_share: float,
+    ) -> None:
         super().__init__(model)
         self.index, self.code, self.name, self.population = index, code, name, population
         self.strata_weights = np.asarray(strata_weights, float)
@@ -71,8 +92,13 @@ class Province(mesa.Agent):
         gaps = self.model.electricity_gaps[self.model.t, self.index]
         self.electricity = 1.0 - gaps * np.array([1.0, 1.0 - cut, 1.0 - cut])
         self.mobile = np.array([d.mobile_urban, d.mobile_rural, self.trend("mobile_remote")])
-        self.fixed = np.array([self.trend("fixed_urban", "fixed"), self.trend("fixed_rural", "fixed"),
-                               self.trend("fixed_remote", "fixed")])
+        self.fixed = np.array(
+            [
+                self.trend("fixed_urban", "fixed"),
+                self.trend("fixed_rural", "fixed"),
+                self.trend("fixed_remote", "fixed"),
+            ]
+        )
         either = 1.0 - (1.0 - self.mobile) * (1.0 - self.fixed)
         self.connectivity = np.minimum(either, self.electricity)
         self.device = np.minimum(self.trend("device_adult", "device") * self.model.device_stratum_factor, 1.0)
@@ -82,15 +108,18 @@ class Province(mesa.Agent):
         p = self.model.cfg.params
         self.supply = np.array([self.trend("supply_ministries"), self.trend("supply_localities")])
         self.supply_online = np.maximum(self.trend("supply_online"), self.supply)
-        self.offered_volume = self.supply ** p.supply_volume_exponent
-        self.offered_online_volume = self.supply_online ** p.supply_volume_exponent
+        self.offered_volume = self.supply**p.supply_volume_exponent
+        self.offered_online_volume = self.supply_online**p.supply_volume_exponent
         self.quality = self.trend("quality")
         self.officials_trained = self.trend("officials_trained")
         self.interoperability = self.trend("interoperability")
         capacity = self.backoffice_capacity
-        self.backoffice = np.array([
-            p.backoffice_lo_ministries + (p.backoffice_hi_ministries - p.backoffice_lo_ministries) * capacity,
-            p.backoffice_lo_localities + (p.backoffice_hi_localities - p.backoffice_lo_localities) * capacity])
+        self.backoffice = np.array(
+            [
+                p.backoffice_lo_ministries + (p.backoffice_hi_ministries - p.backoffice_lo_ministries) * capacity,
+                p.backoffice_lo_localities + (p.backoffice_hi_localities - p.backoffice_lo_localities) * capacity,
+            ]
+        )
         self.assisted = self.trend("assisted")
         self.eid = self.trend("eid")
 
@@ -99,8 +128,12 @@ class Province(mesa.Agent):
         ``rate = base + social * F_local + outreach * assisted`` (+ campaign shift), per stratum."""
         p = self.model.cfg.params
         local = self.model.adopter_share[self.index]
-        rate = (p.awareness_base_per_year + p.awareness_social_per_year * local
-                + p.awareness_outreach_per_year * self.assisted + self.shift["awareness"])
+        rate = (
+            p.awareness_base_per_year
+            + p.awareness_social_per_year * local
+            + p.awareness_outreach_per_year * self.assisted
+            + self.shift["awareness"]
+        )
         self.awareness = self.awareness - (1.0 - self.awareness) * np.expm1(-np.maximum(rate, 0.0) / 12.0)
 
     @property
@@ -113,5 +146,3 @@ class Province(mesa.Agent):
 def to_threshold(share: np.ndarray) -> np.ndarray:
     """Convert shares in 0-1 into integer thresholds comparable with uint16 ranks."""
     return np.floor(np.clip(share, 0.0, 1.0) * 65536.0).astype(np.int32)
-
-

@@ -13,13 +13,26 @@ from sim.behaviour.adoption import BACKOFFICE, FULL, PARTIAL, STAGES
 from sim.geography import N_TIERS, TIERS
 from sim.timeline import Timeline
 
-STATE_VARS = {"electricity": 3, "connectivity": 3, "device": 3, "awareness": 3, "supply": 2, "supply_online": 2,
-              "offered_volume": 2, "offered_online_volume": 2, "backoffice": 2, "quality": 1, "assisted": 1, "eid": 1,
-              "officials_trained": 1, "interoperability": 1, "it_budget_share": 1}
+STATE_VARS = {
+    "electricity": 3,
+    "connectivity": 3,
+    "device": 3,
+    "awareness": 3,
+    "supply": 2,
+    "supply_online": 2,
+    "offered_volume": 2,
+    "offered_online_volume": 2,
+    "backoffice": 2,
+    "quality": 1,
+    "assisted": 1,
+    "eid": 1,
+    "officials_trained": 1,
+    "interoperability": 1,
+    "it_budget_share": 1,
+}
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 SUMMARY_COLUMNS = ["scenario", "indicator", "scope", "date", "mean", "q05", "q25", "q50", "q75", "q95"]
-TARGET_COLUMNS = ["scenario", "target", "indicator", "scope", "deadline", "threshold", "p_met",
-                  "p_met_lo", "p_met_hi"]
+TARGET_COLUMNS = ["scenario", "target", "indicator", "scope", "deadline", "threshold", "p_met", "p_met_lo", "p_met_hi"]
 
 
 class Recorder:
@@ -41,17 +54,28 @@ class Recorder:
         self.dossiers[t] = tally
         hist = model.hist_use.sum(axis=1)
         january = t - (self.timeline.month_of_year(t) - 1)
-        self.users_12m[t] = hist[:, max(1, t - 10): t + 2].sum(axis=1)
-        self.users_ytd[t] = hist[:, max(1, january + 1): t + 2].sum(axis=1)
+        self.users_12m[t] = hist[:, max(1, t - 10) : t + 2].sum(axis=1)
+        self.users_ytd[t] = hist[:, max(1, january + 1) : t + 2].sum(axis=1)
         self.adopters[t] = (model.adopter_share * model.adults).sum(axis=1)
         for k, w in STATE_VARS.items():
             self.state[k][t] = np.array([getattr(p, k) for p in model.provinces], float).reshape(n_p, w)
 
     def result(self, replicate: int, draw: int = 0) -> RunResult:
         """Freeze the tallies into a :class:`RunResult`."""
-        return RunResult(self.timeline.start, self.timeline.end, list(self.codes), self.adults,
-                         self.scale, replicate, draw, self.dossiers, self.users_12m, self.users_ytd,
-                         self.adopters, self.state)
+        return RunResult(
+            self.timeline.start,
+            self.timeline.end,
+            list(self.codes),
+            self.adults,
+            self.scale,
+            replicate,
+            draw,
+            self.dossiers,
+            self.users_12m,
+            self.users_ytd,
+            self.adopters,
+            self.state,
+        )
 
 
 @dataclass
@@ -97,9 +121,11 @@ class RunResult:
         d = self.dossiers.astype(float)
         full, total = d[..., FULL], d.sum(axis=-1)
         submitted = full + d[..., BACKOFFICE] + d[..., PARTIAL]
-        groups = {TIERS[0]: (full[:, :, 0].sum(1), submitted[:, :, 0].sum(1), total[:, :, 0].sum(1)),
-                  TIERS[1]: (full[:, :, 1].sum(1), submitted[:, :, 1].sum(1), total[:, :, 1].sum(1)),
-                  "national": (full.sum((1, 2)), submitted.sum((1, 2)), total.sum((1, 2)))}
+        groups = {
+            TIERS[0]: (full[:, :, 0].sum(1), submitted[:, :, 0].sum(1), total[:, :, 0].sum(1)),
+            TIERS[1]: (full[:, :, 1].sum(1), submitted[:, :, 1].sum(1), total[:, :, 1].sum(1)),
+            "national": (full.sum((1, 2)), submitted.sum((1, 2)), total.sum((1, 2))),
+        }
         for i, code in enumerate(self.codes):
             groups[code] = (full[:, i, 1], submitted[:, i, 1], total[:, i, 1])
         for scope, (f, s, n) in groups.items():
@@ -148,9 +174,22 @@ def summary_table(stacked: dict[tuple[str, str], np.ndarray], dates: list[str], 
             warnings.simplefilter("ignore", RuntimeWarning)
             q = np.nanquantile(arr, QUANTILES, axis=0)
             mean = np.nanmean(arr, axis=0)
-        frames.append(pd.DataFrame({
-            "scenario": scenario, "indicator": indicator, "scope": scope, "date": dates,
-            "mean": mean, "q05": q[0], "q25": q[1], "q50": q[2], "q75": q[3], "q95": q[4]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "scenario": scenario,
+                    "indicator": indicator,
+                    "scope": scope,
+                    "date": dates,
+                    "mean": mean,
+                    "q05": q[0],
+                    "q25": q[1],
+                    "q50": q[2],
+                    "q75": q[3],
+                    "q95": q[4],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)[SUMMARY_COLUMNS]
 
 
@@ -162,8 +201,13 @@ def p_met_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return lo, hi
 
 
-def targets_table(stacked: dict[tuple[str, str], np.ndarray], dates: list[str], targets: pd.DataFrame,
-                  scenario: str, scopes_extra: list[tuple[str, str, str, str, float]] = ()) -> pd.DataFrame:
+def targets_table(
+    stacked: dict[tuple[str, str], np.ndarray],
+    dates: list[str],
+    targets: pd.DataFrame,
+    scenario: str,
+    scopes_extra: list[tuple[str, str, str, str, float]] = (),
+) -> pd.DataFrame:
     """Probability that each modelled target is met.
 
     A target on ``share_dossiers_full_online`` or ``share_citizens_using_ops`` with deadline
@@ -178,8 +222,11 @@ def targets_table(stacked: dict[tuple[str, str], np.ndarray], dates: list[str], 
         scopes_extra: extra rows ``(target, indicator, scope, deadline, threshold)`` (e.g. the
             localities target applied to each province).
     """
-    rows = [(r.target_id, r.indicator, r.scope, r.deadline, float(r.threshold))
-            for r in targets.itertuples() if bool(r.modelled)]
+    rows = [
+        (r.target_id, r.indicator, r.scope, r.deadline, float(r.threshold))
+        for r in targets.itertuples()
+        if bool(r.modelled)
+    ]
     rows += list(scopes_extra)
     out = []
     for target, indicator, scope, deadline, threshold in rows:

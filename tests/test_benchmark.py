@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_quick_benchmark_checks_pass():
-    proc = subprocess.run([sys.executable, "benchmarks/bench_scale.py", "--quick"], cwd=REPO, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/bench_scale.py", "--quick"], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "quick benchmark checks: passed" in proc.stdout

@@ -21,8 +21,9 @@ TARGETS = ["scenario", "target", "indicator", "scope", "deadline", "threshold", 
 
 def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def manifest(path: Path) -> dict:
@@ -79,13 +80,16 @@ def test_finished_run_is_never_overwritten(finished_run):
     assert (out / "summary.csv").read_bytes() == before
 
 
-@pytest.mark.parametrize("override,key", [
-    ("population.scale=-5", "population.scale"),
-    ("population.scal=5", "population.scal"),
-    ("params.habit_use=1.5", "params.habit_use"),
-    ("timeline.end=2016-01", "timeline.end"),
-    ("scenario=no_such_scenario", "scenario"),
-])
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        ("population.scale=-5", "population.scale"),
+        ("population.scal=5", "population.scal"),
+        ("params.habit_use=1.5", "params.habit_use"),
+        ("timeline.end=2016-01", "timeline.end"),
+        ("scenario=no_such_scenario", "scenario"),
+    ],
+)
 def test_bad_input_fails_with_one_line(tmp_path, override, key):
     out = tmp_path / "bad"
     proc = run_cli("population=tiny", "ensemble=single", override, f"hydra.run.dir={out}")

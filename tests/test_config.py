@@ -37,24 +37,30 @@ def test_defaults_are_the_documented_ones():
     assert abs(sum(cfg.population.age_shares) - 1) < 1e-9
 
 
-@pytest.mark.parametrize("override,key", [
-    (["population.scal=5"], "population.scal"),
-    (["population.scale=-1"], "population.scale"),
-    (["population.scale=0"], "population.scale"),
-    (["params.habit_use=1.5"], "params.habit_use"),
-    (["params.lapse_rate_per_year=-0.1"], "params.lapse_rate_per_year"),
-    (["rng_seed=abc"], "rng_seed"),
-    (["ensemble.n_reps=0"], "ensemble.n_reps"),
-    (["timeline.end=2016-12"], "timeline.end"),
-    (["timeline.start=2017-13"], "timeline.start"),
-    (["population=huge"], "population"),
-    (["scenario=nope"], "scenario"),
-    (["reporting.lang=fr"], "reporting.lang"),
-    (["+foo=1"], "foo"),
-    (["params.backoffice_lo_localities=0.9", "params.backoffice_hi_localities=0.2"], "params.backoffice_hi_localities"),
-    (["drivers.eid.hi=-0.1"], "drivers.eid.hi"),
-    (["drivers.quality.hi=0.1"], "drivers.quality.hi"),
-])
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        (["population.scal=5"], "population.scal"),
+        (["population.scale=-1"], "population.scale"),
+        (["population.scale=0"], "population.scale"),
+        (["params.habit_use=1.5"], "params.habit_use"),
+        (["params.lapse_rate_per_year=-0.1"], "params.lapse_rate_per_year"),
+        (["rng_seed=abc"], "rng_seed"),
+        (["ensemble.n_reps=0"], "ensemble.n_reps"),
+        (["timeline.end=2016-12"], "timeline.end"),
+        (["timeline.start=2017-13"], "timeline.start"),
+        (["population=huge"], "population"),
+        (["scenario=nope"], "scenario"),
+        (["reporting.lang=fr"], "reporting.lang"),
+        (["+foo=1"], "foo"),
+        (
+            ["params.backoffice_lo_localities=0.9", "params.backoffice_hi_localities=0.2"],
+            "params.backoffice_hi_localities",
+        ),
+        (["drivers.eid.hi=-0.1"], "drivers.eid.hi"),
+        (["drivers.quality.hi=0.1"], "drivers.quality.hi"),
+    ],
+)
 def test_bad_input_is_one_line_naming_the_key(override, key):
     with pytest.raises(SimInputError) as err:
         load_config(override)

@@ -58,9 +58,17 @@ def test_homogeneous_population_follows_bass_mean_field():
 
 def test_zero_connectivity_gives_zero_online_dossiers():
     zero = flat(0.0)
-    over = [*homogeneous_overrides(), "drivers.mobile_urban=0", "drivers.mobile_rural=0",
-            f"drivers.mobile_remote={zero}", f"drivers.fixed_urban={zero}", f"drivers.fixed_rural={zero}",
-            f"drivers.fixed_remote={zero}", "params.assisted_max=0", "params.initial_adopter_share=0.5"]
+    over = [
+        *homogeneous_overrides(),
+        "drivers.mobile_urban=0",
+        "drivers.mobile_rural=0",
+        f"drivers.mobile_remote={zero}",
+        f"drivers.fixed_urban={zero}",
+        f"drivers.fixed_rural={zero}",
+        f"drivers.fixed_remote={zero}",
+        "params.assisted_max=0",
+        "params.initial_adopter_share=0.5",
+    ]
     model = AdoptionModel(load_config(over), toy_observed(population=20_000))
     model.run()
     d = model.recorder.dossiers
@@ -89,8 +97,13 @@ def test_connectivity_never_exceeds_electricity_in_real_provinces(observed, tiny
 
 
 def test_back_office_zero_blocks_full_online_but_not_usage():
-    over = [*homogeneous_overrides(), "params.backoffice_lo_ministries=0", "params.backoffice_hi_ministries=0",
-            "params.backoffice_lo_localities=0", "params.backoffice_hi_localities=0"]
+    over = [
+        *homogeneous_overrides(),
+        "params.backoffice_lo_ministries=0",
+        "params.backoffice_hi_ministries=0",
+        "params.backoffice_lo_localities=0",
+        "params.backoffice_hi_localities=0",
+    ]
     model = AdoptionModel(load_config(over), toy_observed(population=20_000))
     model.run()
     assert model.recorder.dossiers[..., 0].sum() == 0
@@ -99,7 +112,9 @@ def test_back_office_zero_blocks_full_online_but_not_usage():
 
 @pytest.mark.parametrize("need_rate", [0.0])
 def test_no_need_no_dossiers(need_rate):
-    model = AdoptionModel(load_config([*homogeneous_overrides(), f"params.need_rate_per_year={need_rate}"]),
-                          toy_observed(population=5_000))
+    model = AdoptionModel(
+        load_config([*homogeneous_overrides(), f"params.need_rate_per_year={need_rate}"]),
+        toy_observed(population=5_000),
+    )
     model.run()
     assert model.recorder.dossiers.sum() == 0

@@ -26,9 +26,20 @@ def test_shipped_package_loads_typed(data):
     assert str(prov["n_em_communes_region3_qd861"].dtype) == "Int64"  # optional integer: nullable
     assert prov["new_code_2025"].str.fullmatch(r"\d{2}").all()
     assert prov["urban_share_2019"].between(0, 1).all() and prov["ethnic_minority_share"].between(0, 1).all()
-    assert set(data.tables) >= {"sources", "provinces", "province_electricity", "province_papi_egov", "province_population",
-                                "province_highland_island", "province_egov_index_points", "provinces_2025",
-                                "province_merger_2025", "observations", "targets", "lever_costs"}
+    assert set(data.tables) >= {
+        "sources",
+        "provinces",
+        "province_electricity",
+        "province_papi_egov",
+        "province_population",
+        "province_highland_island",
+        "province_egov_index_points",
+        "provinces_2025",
+        "province_merger_2025",
+        "observations",
+        "targets",
+        "lever_costs",
+    }
 
 
 def test_census_population_sums_to_the_published_total(data):
@@ -53,7 +64,10 @@ def test_national_citizens_using_ops(data):
     cit = data.observation_series("share_citizens_using_ops", "national")
     assert list(cit["share"]) == [0.0178, 0.0951, 0.18]
     assert list(zip(cit["period_start"], cit["period_end"], strict=True)) == [
-        ("2020-01", "2020-12"), ("2021-01", "2021-12"), ("2022-01", "2022-07")]
+        ("2020-01", "2020-12"),
+        ("2021-01", "2021-12"),
+        ("2022-01", "2022-07"),
+    ]
     assert cit["caveat"].str.contains("denominator not stated").all()
     hcmc = data.observation_series("share_citizens_using_ops", "79")
     assert list(hcmc["share"]) == [0.32, 0.41, 0.56] and hcmc["caveat"].str.contains("definition not given").all()
@@ -68,7 +82,10 @@ def test_monitored_and_self_reported_dossier_series_are_different_indicators(dat
     got = {(r.scope, r.period_start, r.period_end): r.share for r in ems.itertuples()}
     assert got[("ministries", "2023-01", "2023-12")] == 0.38 and got[("localities", "2023-01", "2023-12")] == 0.09
     assert got[("national", "2024-01", "2024-06")] == 0.42 and got[("localities", "2024-01", "2024-08")] == 0.17
-    assert set(ems[ems["period_end"] == "2024-08"]["source_id"]) == {"seed-000-gdtd-2024-08-31", "seed-001-conference-2024-08-31"}
+    assert set(ems[ems["period_end"] == "2024-08"]["source_id"]) == {
+        "seed-000-gdtd-2024-08-31",
+        "seed-001-conference-2024-08-31",
+    }
     assert (obs["period_start"] <= obs["period_end"]).all() and (obs["period_end"] <= "2024-08").all()  # cut-off
     series = data.observation_series("share_dossiers_full_online", "localities")
     assert series["period_end"].is_monotonic_increasing
@@ -88,8 +105,12 @@ def test_every_source_resolves_and_text_is_nfc(data):
     for name, table in data.tables.items():
         if name != "sources":
             assert table["source_id"].isin(known).all(), name
-    for names in (data.provinces["name_vi"], data.provinces["name_vi_full"], data.provinces_2025["name_vi"],
-                  data.tables["province_highland_island"]["name_vi"]):
+    for names in (
+        data.provinces["name_vi"],
+        data.provinces["name_vi_full"],
+        data.provinces_2025["name_vi"],
+        data.tables["province_highland_island"]["name_vi"],
+    ):
         assert all(unicodedata.normalize("NFC", s) == s for s in names)
     for path in SEEDS_DIR.rglob("*"):
         if path.suffix in {".csv", ".md", ".json"}:
@@ -123,37 +144,87 @@ CASES = {  # name: (damage, texts the message must contain)
     "missing csv": (lambda r: (r / "targets.csv").unlink(), ["targets.csv", "not found"]),
     "missing geojson": (lambda r: (r / "geo" / "vn63_provinces.geojson").unlink(), ["geo/vn63_provinces.geojson"]),
     "missing descriptor": (lambda r: (r / "datapackage.json").unlink(), ["datapackage.json"]),
-    "malformed json": (lambda r: (r / "datapackage.json").write_text("{not json", encoding="utf-8"), ["datapackage.json", "JSON"]),
-    "descriptor without resources": (lambda r: (r / "datapackage.json").write_text('{"name": "x"}', encoding="utf-8"),
-                                     ["datapackage.json", "resources"]),
-    "dropped column": (lambda r: _edit(r, "provinces.csv", lambda d: d.drop(columns=["urban_share_2019"])),
-                       ["provinces.csv", "urban_share_2019"]),
-    "extra column": (lambda r: _edit(r, "observations.csv", lambda d: d.assign(extra="x")), ["observations.csv", "extra"]),
-    "out of range": (lambda r: _edit(r, "provinces.csv", _set("urban_share_2019", 13, "1.3")),
-                     ["provinces.csv", "urban_share_2019", "row 14", "gso_code 22", "1.3", "[0, 1]"]),
-    "not a number": (lambda r: _edit(r, "provinces.csv", _set("pop_census2019", 3, "many")), ["provinces.csv", "pop_census2019"]),
-    "not a boolean": (lambda r: _edit(r, "provinces.csv", _set("is_land_border", 0, "yes")), ["provinces.csv", "is_land_border"]),
+    "malformed json": (
+        lambda r: (r / "datapackage.json").write_text("{not json", encoding="utf-8"),
+        ["datapackage.json", "JSON"],
+    ),
+    "descriptor without resources": (
+        lambda r: (r / "datapackage.json").write_text('{"name": "x"}', encoding="utf-8"),
+        ["datapackage.json", "resources"],
+    ),
+    "dropped column": (
+        lambda r: _edit(r, "provinces.csv", lambda d: d.drop(columns=["urban_share_2019"])),
+        ["provinces.csv", "urban_share_2019"],
+    ),
+    "extra column": (
+        lambda r: _edit(r, "observations.csv", lambda d: d.assign(extra="x")),
+        ["observations.csv", "extra"],
+    ),
+    "out of range": (
+        lambda r: _edit(r, "provinces.csv", _set("urban_share_2019", 13, "1.3")),
+        ["provinces.csv", "urban_share_2019", "row 14", "gso_code 22", "1.3", "[0, 1]"],
+    ),
+    "not a number": (
+        lambda r: _edit(r, "provinces.csv", _set("pop_census2019", 3, "many")),
+        ["provinces.csv", "pop_census2019"],
+    ),
+    "not a boolean": (
+        lambda r: _edit(r, "provinces.csv", _set("is_land_border", 0, "yes")),
+        ["provinces.csv", "is_land_border"],
+    ),
     "enum": (lambda r: _edit(r, "observations.csv", _set("kind", 0, "guess")), ["observations.csv", "kind", "outcome"]),
-    "bad source_id": (lambda r: _edit(r, "observations.csv", _set("source_id", 0, "nowhere")),
-                      ["observations.csv", "source_id", "nowhere", "sources.csv"]),
-    "duplicate key": (lambda r: _edit(r, "provinces.csv", lambda d: pd.concat([d, d.iloc[[0]]])), ["provinces.csv", "gso_code"]),
-    "duplicate primary key": (lambda r: _edit(r, "province_electricity.csv", lambda d: pd.concat([d, d.iloc[[5]]])),
-                              ["province_electricity.csv", "primary key"]),
-    "wrong code in merger": (lambda r: _edit(r, "province_merger_2025.csv", _set("new_code_2025", 0, "99")),
-                             ["province_merger_2025.csv", "99"]),
-    "wrong province code": (lambda r: _edit(r, "provinces.csv", _set("gso_code", 2, "03")), ["provinces.csv", "gso_code"]),
-    "unknown code in a province table": (lambda r: _edit(r, "province_papi_egov.csv", _set("gso_code", 0, "03")),
-                                         ["province_papi_egov.csv", "gso_code", "03"]),
-    "code not zero-padded": (lambda r: _edit(r, "province_merger_2025.csv", _set("old_gso_code", 0, "1")),
-                             ["province_merger_2025.csv", "old_gso_code"]),
-    "bad month": (lambda r: _edit(r, "observations.csv", _set("period_end", 2, "2021-13")), ["observations.csv", "period_end"]),
-    "start after end": (lambda r: _edit(r, "observations.csv", _set("period_start", 2, "2023-01")),
-                        ["observations.csv", "period_start", "after"]),
-    "share above one": (lambda r: _edit(r, "observations.csv", _set("share", 0, "29.8")), ["observations.csv", "share"]),
-    "empty required cell": (lambda r: _edit(r, "targets.csv", _set("threshold", 1, "")), ["targets.csv", "threshold", "required"]),
-    "modelled target on another indicator": (lambda r: _edit(r, "targets.csv", _set("indicator", 0, "npsp_services")),
-                                             ["targets.csv", "modelled"]),
-    "not utf-8": (lambda r: (r / "sources.csv").write_bytes(b"source_id,citation\n\xff\xfe,x\n"), ["sources.csv", "UTF-8"]),
+    "bad source_id": (
+        lambda r: _edit(r, "observations.csv", _set("source_id", 0, "nowhere")),
+        ["observations.csv", "source_id", "nowhere", "sources.csv"],
+    ),
+    "duplicate key": (
+        lambda r: _edit(r, "provinces.csv", lambda d: pd.concat([d, d.iloc[[0]]])),
+        ["provinces.csv", "gso_code"],
+    ),
+    "duplicate primary key": (
+        lambda r: _edit(r, "province_electricity.csv", lambda d: pd.concat([d, d.iloc[[5]]])),
+        ["province_electricity.csv", "primary key"],
+    ),
+    "wrong code in merger": (
+        lambda r: _edit(r, "province_merger_2025.csv", _set("new_code_2025", 0, "99")),
+        ["province_merger_2025.csv", "99"],
+    ),
+    "wrong province code": (
+        lambda r: _edit(r, "provinces.csv", _set("gso_code", 2, "03")),
+        ["provinces.csv", "gso_code"],
+    ),
+    "unknown code in a province table": (
+        lambda r: _edit(r, "province_papi_egov.csv", _set("gso_code", 0, "03")),
+        ["province_papi_egov.csv", "gso_code", "03"],
+    ),
+    "code not zero-padded": (
+        lambda r: _edit(r, "province_merger_2025.csv", _set("old_gso_code", 0, "1")),
+        ["province_merger_2025.csv", "old_gso_code"],
+    ),
+    "bad month": (
+        lambda r: _edit(r, "observations.csv", _set("period_end", 2, "2021-13")),
+        ["observations.csv", "period_end"],
+    ),
+    "start after end": (
+        lambda r: _edit(r, "observations.csv", _set("period_start", 2, "2023-01")),
+        ["observations.csv", "period_start", "after"],
+    ),
+    "share above one": (
+        lambda r: _edit(r, "observations.csv", _set("share", 0, "29.8")),
+        ["observations.csv", "share"],
+    ),
+    "empty required cell": (
+        lambda r: _edit(r, "targets.csv", _set("threshold", 1, "")),
+        ["targets.csv", "threshold", "required"],
+    ),
+    "modelled target on another indicator": (
+        lambda r: _edit(r, "targets.csv", _set("indicator", 0, "npsp_services")),
+        ["targets.csv", "modelled"],
+    ),
+    "not utf-8": (
+        lambda r: (r / "sources.csv").write_bytes(b"source_id,citation\n\xff\xfe,x\n"),
+        ["sources.csv", "UTF-8"],
+    ),
 }
 
 

@@ -24,8 +24,12 @@ def test_synthesized_marginals_match_seeds(observed):
     cfg = load_config(["population=small"])
     table = observed.provinces
     people = table["pop_census2019"].to_numpy(float)
-    w = strata_shares(table, cfg.population.remote_share_of_minority, cfg.population.remote_floor_mountain,
-                      cfg.population.remote_share_island)
+    w = strata_shares(
+        table,
+        cfg.population.remote_share_of_minority,
+        cfg.population.remote_floor_mountain,
+        cfg.population.remote_share_island,
+    )
     np.testing.assert_allclose(w.sum(axis=1), 1.0)
     np.testing.assert_allclose(w[:, 0], table["urban_share_2019"].to_numpy(float))
     sizes = cell_sizes(people, w, cfg.population.scale)

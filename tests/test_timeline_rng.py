@@ -29,8 +29,12 @@ def test_bad_months_are_rejected(bad):
 def test_streams_are_independent_and_reproducible():
     a = generator(1, 0, Stream.CHOICE, 5).random(4)
     assert np.array_equal(a, generator(1, 0, Stream.CHOICE, 5).random(4))
-    for other in (generator(1, 0, Stream.CHOICE, 6), generator(1, 1, Stream.CHOICE, 5),
-                  generator(1, 0, Stream.OFFER, 5), generator(2, 0, Stream.CHOICE, 5)):
+    for other in (
+        generator(1, 0, Stream.CHOICE, 6),
+        generator(1, 1, Stream.CHOICE, 5),
+        generator(1, 0, Stream.OFFER, 5),
+        generator(2, 0, Stream.CHOICE, 5),
+    ):
         assert not np.array_equal(a, other.random(4))
 
 

@@ -45,8 +45,14 @@ def test_standardize_handles_missing_values():
 
 
 def test_strata_shares_carve_remote_out_of_rural():
-    table = pd.DataFrame({"urban_share_2019": [0.4, 0.9], "ethnic_minority_share": [0.6, 0.5],
-                          "is_mountain_region_proxy": [True, False], "n_island_districts": [0, 1]})
+    table = pd.DataFrame(
+        {
+            "urban_share_2019": [0.4, 0.9],
+            "ethnic_minority_share": [0.6, 0.5],
+            "is_mountain_region_proxy": [True, False],
+            "n_island_districts": [0, 1],
+        }
+    )
     w = strata_shares(table, 0.5, 0.05, 0.02)
     np.testing.assert_allclose(w[0], [0.4, 0.25, 0.35])
     np.testing.assert_allclose(w[1], [0.9, 0.0, 0.1])  # capped at the rural share
@@ -85,9 +91,19 @@ def test_jeffreys_interval():
 
 def test_targets_table_counts_replicates_at_the_deadline():
     dates = ["2025-11", "2025-12"]
-    stacked = {("share_dossiers_full_online_ytd", "localities"): np.array([[0.1, 0.69], [0.1, 0.70], [0.1, 0.8], [0.1, 0.2]])}
-    targets = pd.DataFrame({"target_id": ["t"], "indicator": ["share_dossiers_full_online"], "scope": ["localities"],
-                            "deadline": ["2025-12"], "threshold": [0.70], "modelled": [True]})
+    stacked = {
+        ("share_dossiers_full_online_ytd", "localities"): np.array([[0.1, 0.69], [0.1, 0.70], [0.1, 0.8], [0.1, 0.2]])
+    }
+    targets = pd.DataFrame(
+        {
+            "target_id": ["t"],
+            "indicator": ["share_dossiers_full_online"],
+            "scope": ["localities"],
+            "deadline": ["2025-12"],
+            "threshold": [0.70],
+            "modelled": [True],
+        }
+    )
     out = targets_table(stacked, dates, targets, "s")
     assert out.loc[0, "p_met"] == 0.5 and out.loc[0, "p_met_lo"] < 0.5 < out.loc[0, "p_met_hi"]
 

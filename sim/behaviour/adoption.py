@@ -39,8 +39,18 @@ from sim.config import ParamsConfig
 
 FULL, NOT_OFFERED, NO_ACCESS, UNAWARE, DECLINED, PARTIAL, BACKOFFICE = range(7)
 STAGES = ("full_online", "not_offered", "no_access", "unaware", "declined", "not_full_process", "backoffice")
-PARAM_ORDER = ("share_needs_ministry", "p_innovation", "q_imitation", "beta_quality", "beta_ease",
-               "beta_trust", "beta_eid", "beta_ministry", "habit_use", "lapse_rate_per_year")
+PARAM_ORDER = (
+    "share_needs_ministry",
+    "p_innovation",
+    "q_imitation",
+    "beta_quality",
+    "beta_ease",
+    "beta_trust",
+    "beta_eid",
+    "beta_ministry",
+    "habit_use",
+    "lapse_rate_per_year",
+)
 
 
 def param_tuple(prm: ParamsConfig) -> tuple[float, ...]:
@@ -48,9 +58,21 @@ def param_tuple(prm: ParamsConfig) -> tuple[float, ...]:
     return tuple(float(getattr(prm, k)) for k in PARAM_ORDER)
 
 
-CELL_ORDER = ("access_thr", "device_thr", "aware_thr", "eid_thr", "offered_online_ministries",
-              "offered_online_localities", "offered_full_ministries", "offered_full_localities",
-              "backoffice_ministries", "backoffice_localities", "quality", "assisted", "social")
+CELL_ORDER = (
+    "access_thr",
+    "device_thr",
+    "aware_thr",
+    "eid_thr",
+    "offered_online_ministries",
+    "offered_online_localities",
+    "offered_full_ministries",
+    "offered_full_localities",
+    "backoffice_ministries",
+    "backoffice_localities",
+    "quality",
+    "assisted",
+    "social",
+)
 
 
 @njit(inline="always", cache=True)
@@ -71,10 +93,33 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
     Returns:
         ``(tier, stage, online, lapsed)``.
     """
-    (access_thr, device_thr, aware_thr, eid_thr, on_min, on_loc, full_min, full_loc, bo_min, bo_loc,
-     quality, assisted, social) = cell
-    (share_ministry, p_innovation, q_imitation, b_quality, b_ease, b_trust, b_eid, b_ministry, habit_use,
-     lapse_rate) = prm
+    (
+        access_thr,
+        device_thr,
+        aware_thr,
+        eid_thr,
+        on_min,
+        on_loc,
+        full_min,
+        full_loc,
+        bo_min,
+        bo_loc,
+        quality,
+        assisted,
+        social,
+    ) = cell
+    (
+        share_ministry,
+        p_innovation,
+        q_imitation,
+        b_quality,
+        b_ease,
+        b_trust,
+        b_eid,
+        b_ministry,
+        habit_use,
+        lapse_rate,
+    ) = prm
     k_tier, k_offer, k_lapse, k_assist, k_choice, k_backoffice = keys
     lapsed = adopter and uniform(k_lapse, j) >= math.exp(-lapse_rate / 12.0 * (t + 1 - last))
     kept = adopter and not lapsed
@@ -92,8 +137,13 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
         p_online = habit_use
     else:
         ease = (max(skill[j], 128) if helped else skill[j]) / 256.0 - 0.5
-        utility = (b_quality * (quality - 0.5) + b_ease * ease + b_trust * (trust[j] / 256.0 - 0.5)
-                   + b_eid * (u_eid[j] < eid_thr) + b_ministry * (tier == 0))
+        utility = (
+            b_quality * (quality - 0.5)
+            + b_ease * ease
+            + b_trust * (trust[j] / 256.0 - 0.5)
+            + b_eid * (u_eid[j] < eid_thr)
+            + b_ministry * (tier == 0)
+        )
         p_online = -math.expm1(-(p_innovation + q_imitation * social) * math.exp(utility))
     if uniform(k_choice, j) >= p_online:
         return tier, DECLINED, False, lapsed

@@ -30,15 +30,27 @@ def _first_cell(cell_start, i):
 @njit(inline="always", cache=True)
 def _cell_values(env, p, s, a):
     access_thr, device_thr, aware_thr, eid_thr, off_online, off_full, backoffice, quality, assisted, social = env
-    return (float(access_thr[p, s]), float(device_thr[p, s, a]), float(aware_thr[p, s]), float(eid_thr[p]),
-            float(off_online[p, 0]), float(off_online[p, 1]), float(off_full[p, 0]), float(off_full[p, 1]),
-            float(backoffice[p, 0]), float(backoffice[p, 1]), float(quality[p]), float(assisted[p]),
-            float(social[p, s]))
+    return (
+        float(access_thr[p, s]),
+        float(device_thr[p, s, a]),
+        float(aware_thr[p, s]),
+        float(eid_thr[p]),
+        float(off_online[p, 0]),
+        float(off_online[p, 1]),
+        float(off_full[p, 0]),
+        float(off_full[p, 1]),
+        float(backoffice[p, 0]),
+        float(backoffice[p, 1]),
+        float(quality[p]),
+        float(assisted[p]),
+        float(social[p, s]),
+    )
 
 
 @njit(parallel=True, cache=True)
-def step_citizens(cell_start, skill, trust, flags, last_online, u_infra, u_device, u_aware, u_eid, keys, t,
-                  p_need, env, prm, n_bins):
+def step_citizens(
+    cell_start, skill, trust, flags, last_online, u_infra, u_device, u_aware, u_eid, keys, t, p_need, env, prm, n_bins
+):
     """One month for every citizen. Adults have a procedure need with probability ``p_need``.
 
     Args:
@@ -49,7 +61,8 @@ def step_citizens(cell_start, skill, trust, flags, last_online, u_infra, u_devic
 
     Returns:
         ``tally (P, 2, 7)`` dossiers by province, tier and stage; ``use_leave (P, 3, n_bins)`` users
-        leaving their previous last-use bin (``n_bins = t + 1``: bins of months before this one); ``adopt_leave (P, 3, n_bins)`` adopters leaving theirs
+        leaving their previous last-use bin (``n_bins = t + 1``: bins of months before this one);
+        ``adopt_leave (P, 3, n_bins)`` adopters leaving theirs
         (online again, or lapsed); ``new_users (P, 3)`` citizens who went online this month.
     """
     n = cell_start[-1]
@@ -58,8 +71,15 @@ def step_citizens(cell_start, skill, trust, flags, last_online, u_infra, u_devic
     use_leave = np.zeros((N_CHUNKS, n_prov, N_STRATA, n_bins), np.int32)
     adopt_leave = np.zeros((N_CHUNKS, n_prov, N_STRATA, n_bins), np.int32)
     new_users = np.zeros((N_CHUNKS, n_prov, N_STRATA), np.int64)
-    k_need, k_tier, k_offer, k_lapse, k_assist, k_choice, k_bo = (keys[0], keys[1], keys[2], keys[3], keys[4],
-                                                                  keys[5], keys[6])
+    k_need, k_tier, k_offer, k_lapse, k_assist, k_choice, k_bo = (
+        keys[0],
+        keys[1],
+        keys[2],
+        keys[3],
+        keys[4],
+        keys[5],
+        keys[6],
+    )
     rule_keys = (k_tier, k_offer, k_lapse, k_assist, k_choice, k_bo)
     size = (n + N_CHUNKS - 1) // N_CHUNKS
     for c in prange(N_CHUNKS):
@@ -84,8 +104,9 @@ def step_citizens(cell_start, skill, trust, flags, last_online, u_infra, u_devic
                         f = flags[j]
                         adopter = (f & 1) == 1
                         last = last_online[j] if adopter else np.uint8(0)
-                        tier, stage, online, lapsed = decide(j, t, adopter, last, skill, trust, u_infra, u_device,
-                                                             u_aware, u_eid, rule_keys, values, prm)
+                        tier, stage, online, lapsed = decide(
+                            j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid, rule_keys, values, prm
+                        )
                         tally[c, p, tier, stage] += 1
                         if adopter and (online or lapsed):
                             adopt_leave[c, p, s, last] += 1
@@ -114,8 +135,9 @@ def _sum_chunks(x):
 
 
 @njit(parallel=True, cache=True)
-def fill_citizens(stratum, age, skill_median, skill_shift, skill_sd, keys, skill, trust, u_infra, u_device,
-                  u_aware, u_eid):
+def fill_citizens(
+    stratum, age, skill_median, skill_shift, skill_sd, keys, skill, trust, u_infra, u_device, u_aware, u_eid
+):
     """Draw each citizen's skill, trust and fixed ranks (synthesis).
 
     Skill and trust are logit-normal: ``sigmoid(logit(median) + sd * z)``, z standard normal by
@@ -158,8 +180,9 @@ def count_own_access(cell_start, u_infra, u_device, access_thr, device_thr):
 
 
 @njit(parallel=True, cache=True)
-def mark_initial_adopters(cell_start, u_infra, u_device, access_thr, device_thr, key, prob, flags, last_online,
-                          u_aware):
+def mark_initial_adopters(
+    cell_start, u_infra, u_device, access_thr, device_thr, key, prob, flags, last_online, u_aware
+):
     """Give the online habit to adults with own access, each with probability ``prob``.
 
     Returns:

@@ -27,10 +27,10 @@ def _pct_axis(ax, lang: str) -> None:
 
 def _fan(ax, rows: pd.DataFrame, color: str, lang: str, name: str | None = None) -> None:
     x = ym_to_year(rows["date"])
-    ax.fill_between(x, rows["q05"], rows["q95"], color=color, alpha=COLORS["band"], lw=0,
-                    label=label("band90", lang))
-    ax.fill_between(x, rows["q25"], rows["q75"], color=color, alpha=2 * COLORS["band"], lw=0,
-                    label=label("band50", lang))
+    ax.fill_between(x, rows["q05"], rows["q95"], color=color, alpha=COLORS["band"], lw=0, label=label("band90", lang))
+    ax.fill_between(
+        x, rows["q25"], rows["q75"], color=color, alpha=2 * COLORS["band"], lw=0, label=label("band50", lang)
+    )
     ax.plot(x, rows["q50"], color=color, lw=1.8, label=name or label("median", lang))
 
 
@@ -39,33 +39,57 @@ def _observed(ax, obs: pd.DataFrame, lang: str, first: bool = True) -> None:
         return
     start, end = ym_to_year(obs["period_start"]) - 1 / 24, ym_to_year(obs["period_end"]) + 1 / 24
     mid = (start + end) / 2
-    ax.errorbar(mid, obs["share"], xerr=[mid - start, end - mid], fmt="o", color=COLORS["observed"],
-                ms=5, capsize=2, lw=1, label=label("observed", lang) if first else None, zorder=5)
+    ax.errorbar(
+        mid,
+        obs["share"],
+        xerr=[mid - start, end - mid],
+        fmt="o",
+        color=COLORS["observed"],
+        ms=5,
+        capsize=2,
+        lw=1,
+        label=label("observed", lang) if first else None,
+        zorder=5,
+    )
     shown: list[tuple[float, float]] = []
     for xm, y in zip(mid, obs["share"], strict=True):
         if any(abs(xm - a) < 0.6 and abs(y - b) < 0.03 for a, b in shown):
             continue  # one label for points that sit on top of each other
         shown.append((xm, y))
-        ax.annotate(percent(y, lang, 1 if y < 0.1 else 0), (xm, y), textcoords="offset points",
-                    xytext=(4, 5), fontsize=7.5)
+        ax.annotate(
+            percent(y, lang, 1 if y < 0.1 else 0), (xm, y), textcoords="offset points", xytext=(4, 5), fontsize=7.5
+        )
 
 
 def _target(ax, targets: pd.DataFrame, lang: str) -> None:
     for r in targets.itertuples():
         x = ym_to_year([r.deadline])[0]
         ax.axhline(r.threshold, color=COLORS["target"], ls="--", lw=1)
-        ax.plot([x], [r.threshold], marker="*", ms=11, color=COLORS["target"],
-                label=f"{label('target', lang)} {percent(r.threshold, lang)} ({r.deadline[:4]})")
+        ax.plot(
+            [x],
+            [r.threshold],
+            marker="*",
+            ms=11,
+            color=COLORS["target"],
+            label=f"{label('target', lang)} {percent(r.threshold, lang)} ({r.deadline[:4]})",
+        )
 
 
 def _footer(fig: Figure, meta: dict, lang: str) -> None:
-    note = label("note_run", lang, scenario=meta.get("scenario", ""), n=meta.get("n_runs", 1),
-                 scale=meta.get("scale", ""), draws=label("draws", lang) if meta.get("n_draws") else "")
+    note = label(
+        "note_run",
+        lang,
+        scenario=meta.get("scenario", ""),
+        n=meta.get("n_runs", 1),
+        scale=meta.get("scale", ""),
+        draws=label("draws", lang) if meta.get("n_draws") else "",
+    )
     fig.text(0.01, -0.02, note + "\n" + label("note_obs", lang), fontsize=7.5, color="#444", va="top")
 
 
-def targets_chart(summary: pd.DataFrame, observations: pd.DataFrame, targets: pd.DataFrame,
-                  meta: dict, lang: str = "en") -> Figure:
+def targets_chart(
+    summary: pd.DataFrame, observations: pd.DataFrame, targets: pd.DataFrame, meta: dict, lang: str = "en"
+) -> Figure:
     """Fully-online dossier shares (ministries, localities, national) vs the 2025 targets."""
     with style():
         fig = Figure(figsize=(13, 4.4))
@@ -73,11 +97,17 @@ def targets_chart(summary: pd.DataFrame, observations: pd.DataFrame, targets: pd
         for ax, scope in zip(axes, ("ministries", "localities", "national"), strict=True):
             rows = summary[(summary.indicator == "share_dossiers_full_online") & (summary.scope == scope)]
             _fan(ax, rows, COLORS[scope], lang)
-            obs = observations[(observations.indicator == "share_dossiers_full_online")
-                               & (observations.scope == scope)]
+            obs = observations[(observations.indicator == "share_dossiers_full_online") & (observations.scope == scope)]
             _observed(ax, obs.drop_duplicates(["period_start", "period_end", "share"]), lang)
-            _target(ax, targets[(targets.indicator == "share_dossiers_full_online") & (targets.scope == scope)
-                                & targets.modelled.astype(bool)], lang)
+            _target(
+                ax,
+                targets[
+                    (targets.indicator == "share_dossiers_full_online")
+                    & (targets.scope == scope)
+                    & targets.modelled.astype(bool)
+                ],
+                lang,
+            )
             ax.set_title(label(scope, lang))
             ax.set_xlabel(label("year", lang))
             _pct_axis(ax, lang)
@@ -88,8 +118,9 @@ def targets_chart(summary: pd.DataFrame, observations: pd.DataFrame, targets: pd
         return fig
 
 
-def usage_chart(summary: pd.DataFrame, observations: pd.DataFrame, targets: pd.DataFrame,
-                meta: dict, lang: str = "en") -> Figure:
+def usage_chart(
+    summary: pd.DataFrame, observations: pd.DataFrame, targets: pd.DataFrame, meta: dict, lang: str = "en"
+) -> Figure:
     """Share of adults who used online public services in the last 12 months: national and Ho Chi
     Minh City, vs the published figures (a calendar-year figure equals the 12-month value in
     December; the 2022 national figure covers January-July)."""
@@ -102,7 +133,9 @@ def usage_chart(summary: pd.DataFrame, observations: pd.DataFrame, targets: pd.D
             obs = observations[(observations.indicator == "share_citizens_using_ops") & (observations.scope == scope)]
             _observed(ax, obs, lang)
             if scope == "national":
-                _target(ax, targets[(targets.indicator == "share_citizens_using_ops") & targets.modelled.astype(bool)], lang)
+                _target(
+                    ax, targets[(targets.indicator == "share_citizens_using_ops") & targets.modelled.astype(bool)], lang
+                )
             ax.set_title(title)
             ax.set_xlabel(label("year", lang))
             _pct_axis(ax, lang)
@@ -113,11 +146,20 @@ def usage_chart(summary: pd.DataFrame, observations: pd.DataFrame, targets: pd.D
         return fig
 
 
-def province_ranking_chart(summary: pd.DataFrame, provinces: pd.DataFrame, meta: dict,
-                           lang: str = "en", date: str = "2025-12", threshold: float = 0.70) -> Figure:
+def province_ranking_chart(
+    summary: pd.DataFrame,
+    provinces: pd.DataFrame,
+    meta: dict,
+    lang: str = "en",
+    date: str = "2025-12",
+    threshold: float = 0.70,
+) -> Figure:
     """63 provinces ranked by the share of local dossiers fully online in the year ending ``date``."""
-    rows = summary[(summary.indicator == "share_dossiers_full_online_ytd") & (summary.date == date)
-                   & summary.scope.isin(provinces.index)].set_index("scope")
+    rows = summary[
+        (summary.indicator == "share_dossiers_full_online_ytd")
+        & (summary.date == date)
+        & summary.scope.isin(provinces.index)
+    ].set_index("scope")
     rows = rows.join(provinces[["name_vi", "region_gso6"]]).sort_values("q50")
     regions = sorted(provinces["region_gso6"].unique())
     palette = dict(zip(regions, ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"], strict=False))
@@ -126,10 +168,22 @@ def province_ranking_chart(summary: pd.DataFrame, provinces: pd.DataFrame, meta:
         ax = fig.subplots()
         y = np.arange(len(rows))
         ax.barh(y, rows["q50"], color=[palette[r] for r in rows["region_gso6"]], alpha=0.85)
-        ax.errorbar(rows["q50"], y, xerr=[rows["q50"] - rows["q05"], rows["q95"] - rows["q50"]], fmt="none",
-                    ecolor="#333", lw=0.8, capsize=1.5)
-        ax.axvline(threshold, color=COLORS["target"], ls="--", lw=1.2,
-                   label=f"{label('target', lang)} {percent(threshold, lang)}")
+        ax.errorbar(
+            rows["q50"],
+            y,
+            xerr=[rows["q50"] - rows["q05"], rows["q95"] - rows["q50"]],
+            fmt="none",
+            ecolor="#333",
+            lw=0.8,
+            capsize=1.5,
+        )
+        ax.axvline(
+            threshold,
+            color=COLORS["target"],
+            ls="--",
+            lw=1.2,
+            label=f"{label('target', lang)} {percent(threshold, lang)}",
+        )
         ax.set_yticks(y, rows["name_vi"], fontsize=7.5)
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
