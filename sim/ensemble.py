@@ -123,6 +123,9 @@ def run_ensemble(cfg: RunConfig, observed: ObservedData | None = None, progress:
         from sim.observed import load_observed
 
         observed = load_observed(cfg.observed_dir or None)
+    from sim.model import select_provinces
+
+    select_provinces(observed.provinces, cfg.population.provinces)  # fail before any process starts
     jobs = [
         (cfg, observed, d * cfg.ensemble.n_reps + r, d, params)
         for d, params in enumerate(parameter_sets(cfg))

@@ -12,6 +12,7 @@ import numpy as np
 from sim.behaviour.adoption import STAGES, param_tuple
 from sim.behaviour.kernel import step_citizens
 from sim.config import RunConfig
+from sim.errors import SimInputError
 from sim.drivers import baseline_logits, electricity_gaps, province_indices
 from sim.geography import N_STRATA, strata_shares
 from sim.population import cell_sizes, seed_adopters, synthesize
@@ -59,6 +60,23 @@ class MonthEnv:
         return tuple(getattr(self, f.name) for f in fields(self))
 
 
+def select_provinces(table, codes: list[str]):
+    """The province table restricted to ``codes`` (all provinces when empty).
+
+    Raises:
+        SimInputError: a code that is not one of the provinces.
+    """
+    if not codes:
+        return table
+    for code in codes:
+        if code not in table.index:
+            raise SimInputError(
+                f"population.provinces: '{code}' is not a province code; allowed: 2-digit GSO codes "
+                f"{', '.join(table.index[:3])} ... {table.index[-1]} (see seeds/provinces.csv)"
+            )
+    return table.loc[sorted(set(codes))]
+
+
 class AdoptionModel(mesa.Model):
     """Online public-service adoption in Vietnam's 63 provinces, one step per month.
 
@@ -75,7 +93,10 @@ class AdoptionModel(mesa.Model):
         self.timeline = Timeline(cfg.timeline.start, cfg.timeline.end)
         self.t = 0
         self.year = float(self.timeline.decimal_year(0))
-        table = observed.provinces
+        z_all = province_indices(observed.provinces, observed.tables["province_papi_egov"])
+        table = select_provinces(observed.provinces, cfg.population.provinces)
+        keep = observed.provinces.index.get_indexer(table.index)
+        z = {k: v[keep] for k, v in z_all.items()}  # indices standardized over all 63 provinces
         self.codes = list(table.index)
         pc = cfg.population
         weights = strata_shares(table, pc.remote_share_of_minority, pc.remote_floor_mountain, pc.remote_share_island)
@@ -86,7 +107,6 @@ class AdoptionModel(mesa.Model):
         self.device_stratum_factor = factor / (national_w @ factor)
         n_prov = len(self.codes)
         self.adopter_share = np.zeros((n_prov, N_STRATA))
-        z = province_indices(table, observed.tables["province_papi_egov"])
         years = self.timeline.decimal_year(np.arange(self.timeline.n_months))
         self.trend_logits = baseline_logits(d, years, z)
         self.electricity_gaps = electricity_gaps(

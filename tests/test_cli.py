@@ -88,6 +88,7 @@ def test_finished_run_is_never_overwritten(finished_run):
         ("params.habit_use=1.5", "params.habit_use"),
         ("timeline.end=2016-01", "timeline.end"),
         ("scenario=no_such_scenario", "scenario"),
+        ("population.provinces=[99]", "population.provinces"),
     ],
 )
 def test_bad_input_fails_with_one_line(tmp_path, override, key):

@@ -34,3 +34,13 @@ def test_python_api_returns_arrays_and_frames(observed):
     frame = res.summary()
     assert len(frame) == len(arrays) * 48
     assert set(res.targets(observed).columns) >= {"p_met", "p_met_lo", "p_met_hi"}
+
+
+def test_a_province_subset_runs_alone(observed):
+    res = sim.run(['population.provinces=["02","04"]', "population.scale=200", "ensemble=single", "timeline.end=2019-12"],
+                  observed)
+    assert res.results[0].codes == ["02", "04"]
+    people = observed.provinces.loc[["02", "04"], "pop_census2019"].sum()
+    assert abs(res.results[0].adults.sum() * 200 / people - (1 - 0.243)) < 0.01  # adults at scale 200
+    assert ("share_dossiers_full_online", "02") in res.indicators()
+    assert ("share_dossiers_full_online", "01") not in res.indicators()
