@@ -37,8 +37,8 @@ def test_python_api_returns_arrays_and_frames(observed):
 
 
 def test_a_province_subset_runs_alone(observed):
-    res = sim.run(['population.provinces=["02","04"]', "population.scale=200", "ensemble=single", "timeline.end=2019-12"],
-                  observed)
+    overrides = ['population.provinces=["02","04"]', "population.scale=200", "ensemble=single", "timeline.end=2019-12"]
+    res = sim.run(overrides, observed)
     assert res.results[0].codes == ["02", "04"]
     people = observed.provinces.loc[["02", "04"], "pop_census2019"].sum()
     assert abs(res.results[0].adults.sum() * 200 / people - (1 - 0.243)) < 0.01  # adults at scale 200

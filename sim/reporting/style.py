@@ -1,13 +1,14 @@
-"""Chart style as a context manager (no global rcParams change at import)."""
+"""Chart style as a context manager (no global rcParams or backend change at import).
+
+Charts are built on ``matplotlib.figure.Figure`` directly, so they need no pyplot backend and
+notebooks keep their own.
+"""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 STYLE = {
     "font.family": "DejaVu Sans",  # covers every Vietnamese letter; STIX drops stacked accents
@@ -35,5 +36,5 @@ COLORS = {
 @contextmanager
 def style():
     """Apply the project's chart style inside a ``with`` block."""
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         yield
