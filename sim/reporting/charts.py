@@ -87,6 +87,19 @@ def _footer(fig: Figure, meta: dict, lang: str) -> None:
     fig.text(0.01, -0.02, note + "\n" + label("note_obs", lang), fontsize=7.5, color="#444", va="top")
 
 
+def _finish_panel(ax, title: str, lang: str) -> None:
+    ax.set_title(title)
+    ax.set_xlabel(label("year", lang))
+    _pct_axis(ax, lang)
+    ax.legend(loc="upper left")
+
+
+def _finish_figure(fig: Figure, first_ax, ylabel_key: str, title_key: str, meta: dict, lang: str) -> None:
+    first_ax.set_ylabel(label(ylabel_key, lang))
+    fig.suptitle(label(title_key, lang), fontweight="bold")
+    _footer(fig, meta, lang)
+
+
 def targets_chart(
     summary: pd.DataFrame, observations: pd.DataFrame, targets: pd.DataFrame, meta: dict, lang: str = "en"
 ) -> Figure:
@@ -108,13 +121,8 @@ def targets_chart(
                 ],
                 lang,
             )
-            ax.set_title(label(scope, lang))
-            ax.set_xlabel(label("year", lang))
-            _pct_axis(ax, lang)
-            ax.legend(loc="upper left")
-        axes[0].set_ylabel(label("share_of_dossiers", lang))
-        fig.suptitle(label("title_targets", lang), fontweight="bold")
-        _footer(fig, meta, lang)
+            _finish_panel(ax, label(scope, lang), lang)
+        _finish_figure(fig, axes[0], "share_of_dossiers", "title_targets", meta, lang)
         return fig
 
 
@@ -136,13 +144,8 @@ def usage_chart(
                 _target(
                     ax, targets[(targets.indicator == "share_citizens_using_ops") & targets.modelled.astype(bool)], lang
                 )
-            ax.set_title(title)
-            ax.set_xlabel(label("year", lang))
-            _pct_axis(ax, lang)
-            ax.legend(loc="upper left")
-        axes[0].set_ylabel(label("share_of_adults", lang))
-        fig.suptitle(label("title_usage", lang), fontweight="bold")
-        _footer(fig, meta, lang)
+            _finish_panel(ax, title, lang)
+        _finish_figure(fig, axes[0], "share_of_adults", "title_usage", meta, lang)
         return fig
 
 
