@@ -129,3 +129,17 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path):
     atomic_write(tmp_path / "a.txt", b"bytes")
     assert (tmp_path / "a.txt").read_bytes() == b"bytes"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_nan_quantiles_match_numpy():
+    from sim.results import nan_quantiles
+
+    rng = np.random.default_rng(3)
+    arr = rng.random((5, 7, 11))
+    arr[0, :3, 2] = np.nan
+    arr[1, :, 4] = np.nan  # a column with no value
+    qs = (0.05, 0.25, 0.5, 0.75, 0.95)
+    got = nan_quantiles(arr, qs, axis=1)
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        want = np.nanquantile(arr, qs, axis=1)
+    np.testing.assert_allclose(got, want, equal_nan=True)
