@@ -42,7 +42,7 @@ HYDRA_FLAGS = {
 
 
 def setup_logging() -> None:
-    """Progress and info lines on stderr (Hydra also copies them to the run folder's log)."""
+    """Progress and info lines on the console (Hydra also copies them to the run folder's log)."""
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S")
 
 

@@ -66,7 +66,7 @@ class PopulationConfig:
     skill_median_by_age: list[float] = _f(0.0, 1.0, "median digital skill (0-1) by age band")
     skill_shift_urban: float = _f(-1.0, 1.0, "added to mean skill in urban areas")
     skill_shift_remote: float = _f(-1.0, 1.0, "added to mean skill in remote areas")
-    skill_sd_logit: float = _f(0.0, 5.0, "spread of skill around the median, logit scale")
+    skill_sd_logit: float = _f(0.0, 5.0, "standard deviation of skill around the median, logit scale")
     device_factor_by_age: list[float] = _f(0.0, 3.0, "device ownership relative to adults' level, by age band")
     provinces: list[str] = field(default_factory=list, metadata={"doc": "GSO codes to simulate (empty = all 63)"})
 

@@ -36,7 +36,7 @@ def build_levers(cfg: RunConfig) -> list:
 
 
 def parameter_sets(cfg: RunConfig) -> list:
-    """Parameter sets of the ensemble: the point values, or posterior draws (see :mod:`sim.posterior`)."""
+    """Parameter sets of the ensemble: the point values (posterior draws come with calibration)."""
     if cfg.ensemble.n_draws == 0:
         return [cfg.params]
     raise SimInputError(
@@ -126,6 +126,7 @@ def run_ensemble(cfg: RunConfig, observed: ObservedData | None = None, progress:
     from sim.model import select_provinces
 
     select_provinces(observed.provinces, cfg.population.provinces)  # fail before any process starts
+    build_levers(cfg)
     jobs = [
         (cfg, observed, d * cfg.ensemble.n_reps + r, d, params)
         for d, params in enumerate(parameter_sets(cfg))

@@ -107,9 +107,7 @@ def synthesize(sizes: np.ndarray, cfg: PopulationConfig, rng_seed: int, replicat
     arrays.update({k: np.empty(n, np.uint16) for k in ("u_infra", "u_device", "u_aware", "u_eid")})
     streams = (
         Stream.SYNTH_SKILL,
-        Stream.SYNTH_SKILL_B,
         Stream.SYNTH_TRUST,
-        Stream.SYNTH_TRUST_B,
         Stream.SYNTH_INFRA,
         Stream.SYNTH_DEVICE,
         Stream.SYNTH_AWARE,

@@ -35,8 +35,6 @@ class Stream(IntEnum):
     ASSIST = 25
     CHOICE = 26
     BACKOFFICE = 27
-    SYNTH_SKILL_B = 10
-    SYNTH_TRUST_B = 11
     COST = 40
 
 

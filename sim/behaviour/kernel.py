@@ -9,6 +9,8 @@ results are identical whatever the number of threads.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -140,26 +142,30 @@ def fill_citizens(
 ):
     """Draw each citizen's skill, trust and fixed ranks (synthesis).
 
-    Skill and trust are logit-normal: ``sigmoid(logit(median) + sd * z)``, z standard normal by
-    Box-Muller. Ranks are counter-based uniforms scaled to 0..65535.
+    Skill and trust are logit-logistic: ``sigmoid(logit(median) + c * L)`` with ``L`` a standard
+    logistic variate (``log(u / (1 - u))``, one uniform) and ``c = sd * sqrt(3) / pi`` so that the
+    spread on the logit scale has standard deviation ``sd`` (1 for trust, median 0.5). Ranks are
+    counter-based uniforms scaled to 0..65535.
 
     Args:
-        keys: uint64 keys ``(skill_a, skill_b, trust_a, trust_b, infra, device, aware, eid)``.
+        keys: uint64 keys ``(skill, trust, infra, device, aware, eid)``.
     """
     n = stratum.size
     size = (n + N_CHUNKS - 1) // N_CHUNKS
+    c_skill = skill_sd * math.sqrt(3.0) / math.pi
+    c_trust = math.sqrt(3.0) / math.pi
     for c in prange(N_CHUNKS):
         for i in range(c * size, min(n, (c + 1) * size)):
             m = min(max(skill_median[age[i]] + skill_shift[stratum[i]], 0.01), 0.99)
-            z = np.sqrt(-2.0 * np.log(1.0 - uniform(keys[0], i))) * np.cos(2.0 * np.pi * uniform(keys[1], i))
-            x = 1.0 / (1.0 + np.exp(-(np.log(m / (1.0 - m)) + skill_sd * z)))
+            u = min(max(uniform(keys[0], i), 1e-12), 1.0 - 1e-12)
+            x = 1.0 / (1.0 + (1.0 - m) / m * ((1.0 - u) / u) ** c_skill)
             skill[i] = min(255, int(x * 256.0))
-            z = np.sqrt(-2.0 * np.log(1.0 - uniform(keys[2], i))) * np.cos(2.0 * np.pi * uniform(keys[3], i))
-            trust[i] = min(255, int(256.0 / (1.0 + np.exp(-z))))
-            u_infra[i] = int(uniform(keys[4], i) * 65536.0)
-            u_device[i] = int(uniform(keys[5], i) * 65536.0)
-            u_aware[i] = int(uniform(keys[6], i) * 65536.0)
-            u_eid[i] = int(uniform(keys[7], i) * 65536.0)
+            u = min(max(uniform(keys[1], i), 1e-12), 1.0 - 1e-12)
+            trust[i] = min(255, int(256.0 / (1.0 + ((1.0 - u) / u) ** c_trust)))
+            u_infra[i] = int(uniform(keys[2], i) * 65536.0)
+            u_device[i] = int(uniform(keys[3], i) * 65536.0)
+            u_aware[i] = int(uniform(keys[4], i) * 65536.0)
+            u_eid[i] = int(uniform(keys[5], i) * 65536.0)
 
 
 @njit(parallel=True, cache=True)
