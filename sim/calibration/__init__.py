@@ -1,0 +1,1 @@
+"""Calibration: observed targets, their likelihood, and (later) the inference driver."""
