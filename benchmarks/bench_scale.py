@@ -38,17 +38,31 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure_fast(n_agents: int, months: int) -> dict:
-    """Build and run the fast model at ~n_agents agents; time the last ``months`` months."""
+def build_model(n_agents: int, *overrides: str):
+    """An AdoptionModel with about ``n_agents`` agents (the scale that gives that many)."""
     from sim.config import load_config
     from sim.model import AdoptionModel
     from sim.observed import load_observed
 
     scale = max(1.0, NATIONAL / n_agents)
-    cfg = load_config([f"population.scale={scale}", "timeline.end=2024-12"])
-    observed = load_observed()
+    return AdoptionModel(load_config([f"population.scale={scale}", *overrides]), load_observed())
+
+
+def timing(n: int, build_s: float, per_step: float) -> dict:
+    """The fields every measurement reports."""
+    return {
+        "n": n,
+        "build_s": build_s,
+        "s_per_step": per_step,
+        "ns_per_agent_step": per_step / n * 1e9,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def measure_fast(n_agents: int, months: int) -> dict:
+    """Build and run the fast model at ~n_agents agents; time the last ``months`` months."""
     t0 = time.perf_counter()
-    model = AdoptionModel(cfg, observed)
+    model = build_model(n_agents, "timeline.end=2024-12")
     build = time.perf_counter() - t0
     n_total = model.timeline.n_months
     while model.t < n_total - months:
@@ -56,15 +70,8 @@ def measure_fast(n_agents: int, months: int) -> dict:
     t1 = time.perf_counter()
     while model.t < n_total:
         model.step()
-    per_step = (time.perf_counter() - t1) / months
-    return {
-        "n": model.pop.n,
-        "build_s": build,
-        "s_per_step": per_step,
-        "ns_per_agent_step": per_step / model.pop.n * 1e9,
-        "bytes_per_agent": model.pop.nbytes_per_agent,
-        "peak_rss_mb": peak_rss_mb(),
-    }
+    out = timing(model.pop.n, build, (time.perf_counter() - t1) / months)
+    return {**out, "bytes_per_agent": model.pop.nbytes_per_agent}
 
 
 def measure_mesa(n_agents: int, months: int) -> dict:
@@ -72,27 +79,14 @@ def measure_mesa(n_agents: int, months: int) -> dict:
     sys.path.insert(0, str(HERE))
     from mesa_reference import ReferenceModel
 
-    from sim.config import load_config
-    from sim.model import AdoptionModel
-    from sim.observed import load_observed
-
-    scale = max(1.0, NATIONAL / n_agents)
-    cfg = load_config([f"population.scale={scale}", "timeline.start=2024-01", "timeline.end=2024-12"])
-    base = AdoptionModel(cfg, load_observed())
+    base = build_model(n_agents, "timeline.start=2024-01", "timeline.end=2024-12")
     t0 = time.perf_counter()
     ref = ReferenceModel(base, seed=1)
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
     for _ in range(months):
         ref.step()
-    per_step = (time.perf_counter() - t1) / months
-    return {
-        "n": base.pop.n,
-        "build_s": build,
-        "s_per_step": per_step,
-        "ns_per_agent_step": per_step / base.pop.n * 1e9,
-        "peak_rss_mb": peak_rss_mb(),
-    }
+    return timing(base.pop.n, build, (time.perf_counter() - t1) / months)
 
 
 def floor() -> dict:
@@ -139,18 +133,11 @@ def agreement(n_agents: int) -> dict:
     sys.path.insert(0, str(HERE))
     from mesa_reference import ReferenceModel
 
-    from sim.config import load_config
-    from sim.model import AdoptionModel
-    from sim.observed import load_observed
-
-    scale = max(1.0, NATIONAL / n_agents)
-    cfg = load_config([f"population.scale={scale}"])
-    observed = load_observed()
-    fast = AdoptionModel(cfg, observed)
+    fast = build_model(n_agents)
     fast.run()
     d = fast.recorder.dossiers
     f_full, f_n = d[:, :, :, 0].sum(axis=(1, 2)), d.sum(axis=(1, 2, 3))
-    ref = ReferenceModel(AdoptionModel(cfg, observed), seed=11)
+    ref = ReferenceModel(build_model(n_agents), seed=11)
     for _ in range(fast.timeline.n_months):
         ref.step()
     r_full, r_n = np.array(ref.history).T

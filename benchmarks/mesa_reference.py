@@ -132,7 +132,6 @@ class ReferenceModel(mesa.Model):
         """One month: provinces move (in the base model), then every citizen steps."""
         base = self.base
         base.t = self.month  # provinces read their trends at the base model's month
-        base.year = float(base.timeline.decimal_year(self.month))
         base.adopter_share = self.adopter_share()
         for prov in base.provinces:
             prov.step()

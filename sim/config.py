@@ -68,7 +68,9 @@ class PopulationConfig:
     skill_shift_remote: float = _f(-1.0, 1.0, "added to mean skill in remote areas")
     skill_sd_logit: float = _f(0.0, 5.0, "standard deviation of skill around the median, logit scale")
     device_factor_by_age: list[float] = _f(0.0, 3.0, "device ownership relative to adults' level, by age band")
-    provinces: list[str] = field(default_factory=list, metadata={"doc": "GSO codes to simulate (empty = all 63)"})
+    provinces: list[str] = field(
+        default_factory=list, metadata={"doc": "GSO codes to simulate (empty = all 63)", "code_digits": 2}
+    )
 
     def __post_init__(self) -> None:
         for key, n in (("age_shares", 4), ("skill_median_by_age", 4), ("device_factor_by_age", 4)):
@@ -226,8 +228,9 @@ def _check_scalar(value: Any, typ: Any, key: str, meta: dict) -> Any:
         if value != value:
             raise SimInputError(f"{key}: NaN is not allowed")
     elif typ is str:
-        if isinstance(value, int) and not isinstance(value, bool) and key.startswith("population.provinces"):
-            value = f"{value:02d}"  # YAML reads 01 as the integer 1
+        digits = meta.get("code_digits")
+        if digits and isinstance(value, int) and not isinstance(value, bool):
+            value = f"{value:0{digits}d}"  # a code written unquoted in YAML (01) arrives as the integer 1
         if not isinstance(value, str):
             raise SimInputError(f"{key}: '{value}' is not text")
         return value

@@ -7,8 +7,6 @@ service supply, training, interoperability and outreach by the DTI 2022 rank (be
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -27,9 +25,6 @@ def logistic(spec: Logistic, year: float, z: np.ndarray | float = 0.0, shift: np
     Returns:
         Value(s) in ``[spec.lo, spec.hi]``.
     """
-    if isinstance(z, float | int) and isinstance(shift, float | int):  # scalar fast path (province agents)
-        x = (year - spec.mid_year) / spec.scale_years + spec.spread * z + shift
-        return spec.lo + (spec.hi - spec.lo) / (1.0 + math.exp(-max(min(x, 700.0), -700.0)))
     x = (year - spec.mid_year) / spec.scale_years + spec.spread * np.asarray(z) + np.asarray(shift)
     return spec.lo + (spec.hi - spec.lo) / (1.0 + np.exp(-x))
 

@@ -7,7 +7,6 @@ import pandas as pd
 
 STRATA = ("urban", "rural", "remote")
 AGE_BANDS = ("0-14", "15-34", "35-59", "60+")
-ADULT_BANDS = (1, 2, 3)
 TIERS = ("ministries", "localities")
 N_STRATA, N_AGES, N_TIERS = len(STRATA), len(AGE_BANDS), len(TIERS)
 

@@ -92,7 +92,6 @@ class AdoptionModel(mesa.Model):
         self.cfg, self.replicate, self.levers = cfg, int(replicate), list(levers or [])
         self.timeline = Timeline(cfg.timeline.start, cfg.timeline.end)
         self.t = 0
-        self.year = float(self.timeline.decimal_year(0))
         z_all = province_indices(observed.provinces, observed.tables["province_papi_egov"])
         table = select_provinces(observed.provinces, cfg.population.provinces)
         keep = observed.provinces.index.get_indexer(table.index)
@@ -131,7 +130,7 @@ class AdoptionModel(mesa.Model):
             for i, code in enumerate(self.codes)
         ]
         self.pop = synthesize(cell_sizes(pop_people, weights, pc.scale), pc, cfg.rng_seed, self.replicate)
-        self.adults = self.pop.cell_counts(n_prov).astype(float)
+        self.adults = self.pop.adult_counts(n_prov).astype(float)
         env = self.month_env()
         initial = seed_adopters(
             self.pop,
@@ -163,7 +162,6 @@ class AdoptionModel(mesa.Model):
            last-use months;
         5. usage and adopter tallies, adopter shares and the recorder are updated; time advances.
         """
-        self.year = float(self.timeline.decimal_year(self.t))
         for lever in self.levers:
             lever.apply(self)
         self.agents.do("step")

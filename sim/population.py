@@ -21,8 +21,6 @@ from sim.config import PopulationConfig
 from sim.geography import N_AGES, N_STRATA
 from sim.rng import Stream, stream_key
 
-ADOPTER = np.uint8(1)
-
 
 @dataclass
 class Population:
@@ -66,10 +64,9 @@ class Population:
         skip = ("scale", "cell_start")
         return sum(getattr(self, f.name).nbytes for f in fields(self) if f.name not in skip) / max(self.n, 1)
 
-    def cell_counts(self, n_provinces: int, adults_only: bool = True) -> np.ndarray:
-        """Agents per (province, stratum), shape ``(P, 3)``, from the cell layout (no pass over agents)."""
-        per_cell = np.diff(self.cell_start).reshape(n_provinces, N_STRATA, N_AGES)
-        return per_cell[:, :, 1:].sum(axis=2) if adults_only else per_cell.sum(axis=2)
+    def adult_counts(self, n_provinces: int) -> np.ndarray:
+        """Adult agents per (province, stratum), shape ``(P, 3)``, from the cell layout (no pass over agents)."""
+        return np.diff(self.cell_start).reshape(n_provinces, N_STRATA, N_AGES)[:, :, 1:].sum(axis=2)
 
 
 def cell_sizes(pop_by_province: np.ndarray, strata_weights: np.ndarray, scale: float) -> np.ndarray:

@@ -140,11 +140,6 @@ class RunResult:
             out[("share_citizens_using_ops_ytd", code)] = self.users_ytd[:, i] / adults[i]
         return out
 
-    def stage_shares(self, months: slice | None = None) -> np.ndarray:
-        """Share of local-tier dossiers ending at each stage, by province: ``(P, n_stages)``."""
-        d = self.dossiers[months if months is not None else slice(None), :, 1, :].sum(axis=0).astype(float)
-        return d / np.maximum(d.sum(axis=1, keepdims=True), 1.0)
-
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
