@@ -81,6 +81,7 @@ class Citizen(mesa.Agent):
                 + prm.beta_trust * (self.trust / 256.0 - 0.5)
                 + prm.beta_eid * (self.u_eid < env.eid_thr[p])
                 + prm.beta_ministry * (tier == 0)
+                + env.utility_shift[p, tier]
             )
             p_online = -math.expm1(-(prm.p_innovation + prm.q_imitation * env.social[p, s]) * math.exp(utility))
         if rng.random() >= p_online:

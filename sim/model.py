@@ -42,6 +42,7 @@ class MonthEnv:
         quality: usability of offered services, ``(P,)``.
         assisted: P(assisted use | no own access), ``(P,)``.
         social: adopter share of adults by stratum, ``(P, 3)``.
+        utility_shift: added to the adoption utility by tier, ``(P, 2)`` (levers; 0 in the baseline).
     """
 
     access_thr: np.ndarray
@@ -54,6 +55,7 @@ class MonthEnv:
     quality: np.ndarray
     assisted: np.ndarray
     social: np.ndarray
+    utility_shift: np.ndarray
 
     def as_tuple(self) -> tuple:
         """Field values in declaration order (the compiled rule's ``env``)."""
@@ -194,6 +196,7 @@ class AdoptionModel(mesa.Model):
             quality=np.array([p.quality for p in pv], np.float32),
             assisted=np.array([p.assisted * self.cfg.params.assisted_max for p in pv], np.float32),
             social=self.adopter_share.astype(np.float32),
+            utility_shift=np.array([p.utility_shift for p in pv], np.float32),
         )
 
     def step_citizens(self, env: MonthEnv) -> np.ndarray:

@@ -4,8 +4,9 @@
 moves its state along the observed trends (:mod:`sim.drivers`, values in ``conf/drivers``; the
 model tabulates the trends' baseline logits for every month once, ``model.trend_logits``) plus
 whatever levers have added (``shift``: logit shifts per state variable; ``electricity_gap_cut``:
-extra share of the unelectrified gap closed). Levers write only those two attributes and
-``it_budget_share``; everything else is derived here.
+extra share of the unelectrified gap closed; ``utility_shift``: added to citizens' adoption utility
+by tier). Levers write only those attributes and ``it_budget_share``; everything else is derived
+here.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class Province(mesa.Agent):
         self.strata_weights = np.asarray(strata_weights, float)
         self.shift: dict[str, float] = dict.fromkeys(SHIFT_KEYS, 0.0)
         self.electricity_gap_cut = 0.0
+        self.utility_shift = np.zeros(2)
         self.it_budget_share = float(it_budget_share)
         self.awareness = np.full(3, float(initial_awareness))
         self.update_infrastructure()

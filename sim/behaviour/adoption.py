@@ -17,7 +17,8 @@ For each citizen with a need this month:
    ``P = 1 - exp(-(p + q * F_local) * exp(U))``, where ``F_local`` is the adopter share of adults in
    the same province and stratum and ``U`` is a UTAUT-style utility (Venkatesh et al. 2003, MIS
    Quarterly 27:425): usability of services, ease (digital skill, or a helper's when assisted),
-   trust, e-ID and tier;
+   trust, e-ID, tier, and a province/tier shift that levers set (fee incentives, electronic-only
+   procedures; 0 in the baseline);
 7. a dossier submitted online for a procedure offered fully online is completed and returned
    online by the back office with probability ``backoffice[province, tier]``.
 
@@ -72,6 +73,8 @@ CELL_ORDER = (
     "quality",
     "assisted",
     "social",
+    "utility_shift_ministries",
+    "utility_shift_localities",
 )
 
 
@@ -107,6 +110,8 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
         quality,
         assisted,
         social,
+        shift_min,
+        shift_loc,
     ) = cell
     (
         share_ministry,
@@ -143,6 +148,7 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
             + b_trust * (trust[j] / 256.0 - 0.5)
             + b_eid * (u_eid[j] < eid_thr)
             + b_ministry * (tier == 0)
+            + (shift_min if tier == 0 else shift_loc)
         )
         p_online = -math.expm1(-(p_innovation + q_imitation * social) * math.exp(utility))
     if uniform(k_choice, j) >= p_online:

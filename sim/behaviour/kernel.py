@@ -31,7 +31,19 @@ def _first_cell(cell_start, i):
 
 @njit(inline="always", cache=True)
 def _cell_values(env, p, s, a):
-    access_thr, device_thr, aware_thr, eid_thr, off_online, off_full, backoffice, quality, assisted, social = env
+    (
+        access_thr,
+        device_thr,
+        aware_thr,
+        eid_thr,
+        off_online,
+        off_full,
+        backoffice,
+        quality,
+        assisted,
+        social,
+        utility_shift,
+    ) = env
     return (
         float(access_thr[p, s]),
         float(device_thr[p, s, a]),
@@ -46,6 +58,8 @@ def _cell_values(env, p, s, a):
         float(quality[p]),
         float(assisted[p]),
         float(social[p, s]),
+        float(utility_shift[p, 0]),
+        float(utility_shift[p, 1]),
     )
 
 
