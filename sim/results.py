@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,9 @@ from scipy import stats
 from sim.behaviour.adoption import BACKOFFICE, FULL, PARTIAL, STAGES
 from sim.geography import N_TIERS, TIERS
 from sim.timeline import Timeline
+
+SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
+P34_PREFIX = "p34:"  # scopes of the 34 provinces from 1 July 2025, distinct from the 63 old 2-digit codes
 
 STATE_VARS = {
     "electricity": 3,
@@ -83,11 +88,13 @@ class RunResult:
     """Outcome of one replicate. Counts are in agents (multiply by ``scale`` for people).
 
     Attributes:
-        dossiers: ``(T, P, 2, 6)`` dossiers by month, province, tier and stage (``STAGES``).
+        dossiers: ``(T, P, 2, 7)`` dossiers by month, province, tier and stage (``STAGES``).
         users_12m, users_ytd: ``(T, P)`` adults who used online services in the last 12 months /
             since January of the current year.
         adopters: ``(T, P)`` expected adults holding the online habit.
         state: province state by month, ``{name: (T, P, k)}``.
+        crosswalk: old 2-digit code -> new 2025 code; ``None`` = the repository's
+            ``seeds/province_merger_2025.csv``.
     """
 
     start: str
@@ -102,43 +109,89 @@ class RunResult:
     users_ytd: np.ndarray
     adopters: np.ndarray
     state: dict = field(default_factory=dict)
+    crosswalk: dict | None = None
 
     @property
     def timeline(self) -> Timeline:
         """The run's calendar."""
         return Timeline(self.start, self.end)
 
+    def scope_groups(self) -> dict[str, tuple[int, list[int]]]:
+        """Dossier scopes as ``{scope: (tier or -1 for both, province indices)}``.
+
+        ``ministries``, ``localities``, ``national``, each simulated 2-digit province code (its
+        local tier) and ``p34:<code>`` for each post-July-2025 province whose old provinces were all
+        simulated (its local tier, counts summed over the old provinces).
+        """
+        every = list(range(len(self.codes)))
+        groups = {TIERS[0]: (0, every), TIERS[1]: (1, every), "national": (-1, every)}
+        groups.update({code: (1, [i]) for i, code in enumerate(self.codes)})
+        groups.update({scope: (1, idx) for scope, idx in p34_groups(self.codes, self.crosswalk).items()})
+        return groups
+
     def indicators(self) -> dict[tuple[str, str], np.ndarray]:
         """Every reported indicator as ``{(indicator, scope): (T,) array}`` of shares in 0-1.
 
-        Dossier scopes: ``ministries``, ``localities``, ``national`` and each province code (a
-        province's scope is its local-tier dossiers, the ones the 70 % target is about). Citizen
-        scopes: ``national`` and each province code (share of adults).
+        Dossier scopes: see :meth:`scope_groups` (a province's scope is its local-tier dossiers,
+        the ones the 70 % target is about). Citizen scopes: ``national``, each province code and
+        each ``p34:<code>`` (share of adults). Shares of merged provinces are ratios of summed
+        counts, never averages of shares. ``share_dossiers_stage_<stage>_ytd`` is the share of the
+        year's dossiers that stopped at ``<stage>`` (the first step that failed, see
+        :mod:`sim.behaviour.adoption`); with ``share_dossiers_full_online_ytd`` the seven sum to 1.
         """
         tl = self.timeline
         year = np.array([tl.year(t) for t in range(tl.n_months)])
-        out: dict[tuple[str, str], np.ndarray] = {}
         d = self.dossiers.astype(float)
-        full, total = d[..., FULL], d.sum(axis=-1)
-        submitted = full + d[..., BACKOFFICE] + d[..., PARTIAL]
-        groups = {
-            TIERS[0]: (full[:, :, 0].sum(1), submitted[:, :, 0].sum(1), total[:, :, 0].sum(1)),
-            TIERS[1]: (full[:, :, 1].sum(1), submitted[:, :, 1].sum(1), total[:, :, 1].sum(1)),
-            "national": (full.sum((1, 2)), submitted.sum((1, 2)), total.sum((1, 2))),
-        }
-        for i, code in enumerate(self.codes):
-            groups[code] = (full[:, i, 1], submitted[:, i, 1], total[:, i, 1])
-        for scope, (f, s, n) in groups.items():
-            out[("share_dossiers_full_online", scope)] = _ratio(f, n)
-            out[("share_dossiers_full_online_ytd", scope)] = _ratio(_ytd(f, year), _ytd(n, year))
-            out[("share_dossiers_submitted_online", scope)] = _ratio(s, n)
-        adults = self.adults
-        out[("share_citizens_using_ops", "national")] = self.users_12m.sum(1) / adults.sum()
-        out[("share_citizens_using_ops_ytd", "national")] = self.users_ytd.sum(1) / adults.sum()
-        for i, code in enumerate(self.codes):
-            out[("share_citizens_using_ops", code)] = self.users_12m[:, i] / adults[i]
-            out[("share_citizens_using_ops_ytd", code)] = self.users_ytd[:, i] / adults[i]
+        groups = self.scope_groups()
+        cube = np.stack(
+            [d[:, idx].sum(axis=(1, 2)) if tier < 0 else d[:, idx, tier].sum(axis=1) for tier, idx in groups.values()],
+            axis=1,
+        )  # (T, S, 7)
+        full, total = cube[..., FULL], cube.sum(axis=-1)
+        submitted = full + cube[..., BACKOFFICE] + cube[..., PARTIAL]
+        ytd_cube = _ytd(cube, year)
+        ytd_total = ytd_cube.sum(axis=-1)
+        out: dict[tuple[str, str], np.ndarray] = {}
+        for j, scope in enumerate(groups):
+            out[("share_dossiers_full_online", scope)] = _ratio(full[:, j], total[:, j])
+            out[("share_dossiers_full_online_ytd", scope)] = _ratio(ytd_cube[:, j, FULL], ytd_total[:, j])
+            out[("share_dossiers_submitted_online", scope)] = _ratio(submitted[:, j], total[:, j])
+        citizen_groups = {"national": list(range(len(self.codes)))}
+        citizen_groups.update({c: [i] for i, c in enumerate(self.codes)})
+        citizen_groups.update(p34_groups(self.codes, self.crosswalk))
+        for scope, idx in citizen_groups.items():
+            adults = self.adults[idx].sum()
+            out[("share_citizens_using_ops", scope)] = self.users_12m[:, idx].sum(1) / adults
+            out[("share_citizens_using_ops_ytd", scope)] = self.users_ytd[:, idx].sum(1) / adults
+        for k, stage in enumerate(STAGES):
+            if k == FULL:
+                continue
+            for j, scope in enumerate(groups):
+                out[(f"share_dossiers_stage_{stage}_ytd", scope)] = _ratio(ytd_cube[:, j, k], ytd_total[:, j])
         return out
+
+
+@functools.lru_cache(maxsize=1)
+def repository_crosswalk() -> dict[str, str]:
+    """Old 2-digit GSO code -> post-July-2025 code, from ``seeds/province_merger_2025.csv``
+    (Resolution 202/2025/QH15; source ``merger-2025-compiled`` in ``seeds/sources.csv``)."""
+    table = pd.read_csv(SEEDS_DIR / "province_merger_2025.csv", dtype=str)
+    return dict(zip(table["old_gso_code"], table["new_code_2025"], strict=True))
+
+
+def p34_groups(codes: list[str], crosswalk: dict | None = None) -> dict[str, list[int]]:
+    """``{"p34:<new code>": indices into codes}`` for each new province whose old provinces are all in
+    ``codes`` (a new province only partly simulated is left out rather than shown incomplete)."""
+    crosswalk = crosswalk or repository_crosswalk()
+    members: dict[str, list[str]] = {}
+    for old, new in crosswalk.items():
+        members.setdefault(new, []).append(old)
+    where = {c: i for i, c in enumerate(codes)}
+    return {
+        P34_PREFIX + new: [where[o] for o in sorted(olds)]
+        for new, olds in sorted(members.items())
+        if all(o in where for o in olds)
+    }
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -146,11 +199,11 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _ytd(x: np.ndarray, year: np.ndarray) -> np.ndarray:
-    """Cumulative sum restarting each calendar year."""
-    out = np.cumsum(x)
-    starts = np.r_[0, np.flatnonzero(np.diff(year)) + 1]
+    """Cumulative sum along axis 0 (months) restarting each calendar year."""
+    out = np.cumsum(x, axis=0)
+    starts = np.flatnonzero(np.diff(year)) + 1
     offsets = np.zeros_like(out)
-    for s in starts[1:]:
+    for s in starts:
         offsets[s:] = out[s - 1]
     return out - offsets
 
@@ -232,6 +285,9 @@ def targets_table(
         scenario: scenario name.
         scopes_extra: extra rows ``(target, indicator, scope, deadline, threshold)`` (e.g. the
             localities target applied to each province).
+
+    The localities target is also applied to every ``p34:<code>`` scope in ``stacked`` (the 34
+    provinces from July 2025), after the other rows.
     """
     rows = [
         (r.target_id, r.indicator, r.scope, r.deadline, float(r.threshold))
@@ -239,6 +295,8 @@ def targets_table(
         if bool(r.modelled)
     ]
     rows += list(scopes_extra)
+    p34 = [scope for ind, scope in stacked if ind == "share_dossiers_full_online_ytd" and scope.startswith(P34_PREFIX)]
+    rows += [(t, ind, scope, dl, th) for t, ind, sc, dl, th in rows if sc == TIERS[1] for scope in p34]
     out = []
     for target, indicator, scope, deadline, threshold in rows:
         arr = stacked.get((indicator + "_ytd", scope))
@@ -249,3 +307,62 @@ def targets_table(
         lo, hi = p_met_interval(k, n)
         out.append((scenario, target, indicator, scope, deadline, threshold, k / n, lo, hi))
     return pd.DataFrame(out, columns=TARGET_COLUMNS)
+
+
+STAGE_GROUPS = {
+    "access": ("no_access",),
+    "supply": ("not_offered", "not_full_process"),
+    "backoffice": ("backoffice",),
+    "demand": ("unaware", "declined"),
+}
+BOTTLENECK_COLUMNS = [
+    "scenario",
+    "scope",
+    "date",
+    "threshold",
+    "full_online",
+    *STAGE_GROUPS,
+    "gap_pp",
+    *(f"gap_{g}_pp" for g in STAGE_GROUPS),
+]
+
+
+def bottleneck_table(summary: pd.DataFrame, date: str, threshold: float) -> pd.DataFrame:
+    """Where each province's local dossiers stop, in the year to ``date``, and its gap to the target.
+
+    Uses the ``mean`` over replicates of ``share_dossiers_full_online_ytd`` and of the six
+    ``share_dossiers_stage_<stage>_ytd`` shares, so the five shares of a row (``full_online`` and
+    the four groups of :data:`STAGE_GROUPS`) sum to 1. ``gap_pp`` = ``max(threshold - full_online,
+    0) * 100``. ASSUMPTION: ``gap_<group>_pp`` splits the gap in proportion to each group's share of
+    the dossiers that are not fully online (a dossier is counted at its first failed step, so this
+    is an accounting split, not the effect of removing one bottleneck alone).
+
+    Args:
+        summary: the ``summary.csv`` table of one run.
+        date: ``YYYY-MM`` month (December = the whole year).
+        threshold: target share in 0-1 (0.70 for localities).
+
+    Returns:
+        One row per province scope (2-digit codes, then ``p34:<code>``), columns
+        :data:`BOTTLENECK_COLUMNS`.
+    """
+    rows = summary[(summary["date"] == date) & summary["indicator"].str.startswith("share_dossiers_")]
+    rows = rows[rows["scope"].str.fullmatch(r"\d\d") | rows["scope"].str.startswith(P34_PREFIX)]
+    wide = rows.pivot_table(index="scope", columns="indicator", values="mean", sort=False)
+    if wide.empty or "share_dossiers_full_online_ytd" not in wide:
+        return pd.DataFrame(columns=BOTTLENECK_COLUMNS)
+    out = pd.DataFrame(index=wide.index)
+    out["full_online"] = wide["share_dossiers_full_online_ytd"]
+    for group, stages in STAGE_GROUPS.items():
+        out[group] = sum(wide[f"share_dossiers_stage_{s}_ytd"] for s in stages)
+    gap = (threshold - out["full_online"]).clip(lower=0.0)
+    out["gap_pp"] = 100.0 * gap
+    lost = out[list(STAGE_GROUPS)].sum(axis=1)
+    for group in STAGE_GROUPS:
+        out[f"gap_{group}_pp"] = 100.0 * gap * _ratio(out[group].to_numpy(), lost.to_numpy())
+    out = out.reset_index()
+    out.insert(0, "scenario", summary["scenario"].iloc[0] if len(summary) else "")
+    out.insert(2, "date", date)
+    out.insert(3, "threshold", threshold)
+    old = out["scope"].str.fullmatch(r"\d\d")
+    return pd.concat([out[old].sort_values("scope"), out[~old].sort_values("scope")])[BOTTLENECK_COLUMNS]

@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
+from sim.reporting.formats import integer, number
 from sim.reporting.labels import label, percent, region
 from sim.reporting.style import COLORS, style
 from sim.timeline import parse_ym
@@ -75,16 +76,27 @@ def _target(ax, targets: pd.DataFrame, lang: str) -> None:
         )
 
 
-def _footer(fig: Figure, meta: dict, lang: str) -> None:
-    note = label(
+def scale_text(scale, lang: str) -> str:
+    """People per agent in ``lang``'s number format (text passes through unchanged)."""
+    if isinstance(scale, (int, float)) and not isinstance(scale, bool):
+        return integer(scale, lang) if scale >= 1 else number(scale, lang, 2)
+    return str(scale)
+
+
+def run_note(meta: dict, lang: str) -> str:
+    """The one-line run description (scenario, replicates, scale) printed under every chart."""
+    return label(
         "note_run",
         lang,
         scenario=meta.get("scenario", ""),
         n=meta.get("n_runs", 1),
-        scale=meta.get("scale", ""),
+        scale=scale_text(meta.get("scale", ""), lang),
         draws=label("draws", lang) if meta.get("n_draws") else "",
     )
-    fig.text(0.01, -0.02, note + "\n" + label("note_obs", lang), fontsize=7.5, color="#444", va="top")
+
+
+def _footer(fig: Figure, meta: dict, lang: str) -> None:
+    fig.text(0.01, -0.02, run_note(meta, lang) + "\n" + label("note_obs", lang), fontsize=7.5, color="#444", va="top")
 
 
 def _finish_panel(ax, title: str, lang: str) -> None:

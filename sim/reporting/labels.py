@@ -1,8 +1,10 @@
-"""Chart text in English and Vietnamese (NFC), and number/date formats for each language."""
+"""Chart text in English and Vietnamese (NFC); number and date formats live in :mod:`sim.reporting.formats`."""
 
 from __future__ import annotations
 
 import unicodedata
+
+from sim.reporting.formats import integer, percent  # noqa: F401  (re-exported for chart code)
 
 LABELS = {
     "en": {
@@ -28,6 +30,26 @@ LABELS = {
         "draws": " and parameter draws",
         "share_of_dossiers": "Share of dossiers",
         "share_of_adults": "Share of adults",
+        "map_grey": "Grey: province not simulated in this run.",
+        "title_map63": "Local dossiers fully online in {year}: 63 provinces (before July 2025)",
+        "title_map34": "Local dossiers fully online in {year}: 34 provinces (from July 2025)",
+        "map_value": "Median share of local dossiers fully online, {year}",
+        "title_bottleneck": "Where local dossiers fall short of fully online, {year} ({n} provinces)",
+        "stage_full_online": "Fully online",
+        "stage_access": "Access (electricity, connectivity, device)",
+        "stage_supply": "Service supply (not offered online or not fully online)",
+        "stage_backoffice": "Back office (not completed online)",
+        "stage_demand": "Citizen demand (unaware or chose paper)",
+        "note_bottleneck": "Each dossier is counted at the first step it fails: offered online → access → aware → chooses online → offered fully online → completed online by the back office. Bars: mean share over replicates; the gap is the distance from the green bar to the target line.",
+        "title_compare_fan": "Fully online dossiers by scenario vs the 2025 targets",
+        "title_compare": "Scenarios compared, {year}",
+        "p_met": "Probability the target is met",
+        "p_met_interval": "95 % interval (Monte-Carlo error only)",
+        "cost_axis": "Central cost ({unit})",
+        "gain_axis": "Gain over baseline in {year} (percentage points)",
+        "trillion_vnd": "trillion VND",
+        "note_compare": "Baseline: {baseline}. Gain per trillion VND = (median share − baseline median share) × 100 / central cost; empty where the cost is 0.",
+        "note_compare_fan": "Lines: median over replicates; bands: 90 % range over replicates. Monthly shares; a target is met when the whole year's share reaches it.",
     },
     "vi": {
         "ministries": "Bộ, ngành",
@@ -52,6 +74,26 @@ LABELS = {
         "draws": " và các bộ tham số",
         "share_of_dossiers": "Tỷ lệ hồ sơ",
         "share_of_adults": "Tỷ lệ người trưởng thành",
+        "map_grey": "Màu xám: tỉnh không được mô phỏng trong lần chạy này.",
+        "title_map63": "Hồ sơ địa phương trực tuyến toàn trình năm {year}: 63 tỉnh (trước tháng 7/2025)",
+        "title_map34": "Hồ sơ địa phương trực tuyến toàn trình năm {year}: 34 tỉnh (từ tháng 7/2025)",
+        "map_value": "Trung vị tỷ lệ hồ sơ địa phương trực tuyến toàn trình, năm {year}",
+        "title_bottleneck": "Hồ sơ địa phương chưa trực tuyến toàn trình dừng ở đâu, năm {year} ({n} tỉnh)",
+        "stage_full_online": "Trực tuyến toàn trình",
+        "stage_access": "Tiếp cận (điện, kết nối, thiết bị)",
+        "stage_supply": "Cung cấp dịch vụ (chưa trực tuyến hoặc chưa toàn trình)",
+        "stage_backoffice": "Xử lý phía cơ quan (chưa hoàn thành trực tuyến)",
+        "stage_demand": "Nhu cầu người dân (chưa biết hoặc chọn nộp giấy)",
+        "note_bottleneck": "Mỗi hồ sơ được tính ở bước đầu tiên không đạt: có dịch vụ trực tuyến → tiếp cận → biết đến → chọn trực tuyến → có dịch vụ toàn trình → cơ quan hoàn thành trực tuyến. Thanh: tỷ lệ trung bình giữa các lần mô phỏng; khoảng cách là phần từ thanh xanh đến vạch mục tiêu.",
+        "title_compare_fan": "Hồ sơ trực tuyến toàn trình theo kịch bản so với mục tiêu 2025",
+        "title_compare": "So sánh các kịch bản, năm {year}",
+        "p_met": "Xác suất đạt mục tiêu",
+        "p_met_interval": "Khoảng 95 % (chỉ sai số Monte-Carlo)",
+        "cost_axis": "Chi phí trung tâm ({unit})",
+        "gain_axis": "Mức tăng so với kịch bản cơ sở năm {year} (điểm phần trăm)",
+        "trillion_vnd": "nghìn tỷ đồng",
+        "note_compare": "Kịch bản cơ sở: {baseline}. Mức tăng trên mỗi nghìn tỷ đồng = (trung vị − trung vị cơ sở) × 100 / chi phí trung tâm; để trống khi chi phí bằng 0.",
+        "note_compare_fan": "Đường: trung vị giữa các lần mô phỏng; dải: khoảng 90 %. Tỷ lệ theo tháng; mục tiêu đạt khi tỷ lệ của cả năm đạt ngưỡng.",
     },
 }
 
@@ -75,15 +117,3 @@ def label(key: str, lang: str, **fmt) -> str:
     """Label ``key`` in ``lang`` (NFC), formatted with ``fmt``."""
     text = LABELS[lang][key].format(**fmt) if fmt else LABELS[lang][key]
     return unicodedata.normalize("NFC", text)
-
-
-def percent(x: float, lang: str, digits: int = 0) -> str:
-    """A share in 0-1 as a percentage: ``17.5 %`` (en) or ``17,5 %`` (vi)."""
-    text = f"{100.0 * x:.{digits}f}"
-    return (text.replace(".", ",") if lang == "vi" else text) + " %"
-
-
-def integer(n: float, lang: str) -> str:
-    """Thousands separators: ``1,000`` (en) or ``1.000`` (vi)."""
-    text = f"{n:,.0f}"
-    return text.replace(",", ".") if lang == "vi" else text
