@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -29,3 +30,44 @@ def test_notebook_is_committed_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     assert all(not c.get("outputs") and not c.get("execution_count") for c in nb.cells if c.cell_type == "code")
     assert os.path.getsize(path) < 50_000
+
+
+DATA_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02_data.ipynb"
+READ_BACK = """
+print(json.dumps({
+    "lang": LANG,
+    "obs_ids": sorted(catalogue.obs_id),
+    "series": [list(k) for k in series_index.index],
+    "implied": {p: [r.implied_ministry_volume, r.lowest, r.highest] for p, r in implied.iterrows()},
+    "crosswalk_total": int(crosswalk.pop_census2019.sum()),
+}))
+"""
+
+
+def test_data_notebook_figures_come_from_seeds(observed, monkeypatch):
+    """The data notebook, run with Vietnamese charts (the parametrized run above draws them in English), lists every
+    observation once and derives the tier shares exactly as recomputed here from seeds/observations.csv."""
+    monkeypatch.setenv("SIM_NB_LANG", "vi")
+    monkeypatch.setenv("SIM_NB_OVERRIDES", "population=tiny")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(DATA_NOTEBOOK, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(READ_BACK))
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(DATA_NOTEBOOK.parent)}}
+    ).execute()
+    out = json.loads("".join(o["text"] for o in nb.cells[-1].outputs if o.get("name") == "stdout"))
+    assert out["lang"] == "vi"
+    obs = observed.observations
+    assert out["obs_ids"] == sorted(obs.obs_id)  # every published figure, each once
+    groups = obs.groupby(["kind", "indicator", "series"]).size()
+    assert sorted(map(tuple, out["series"])) == sorted(groups.index)
+    emc = obs[(obs.indicator == "share_dossiers_full_online") & (obs.series == "ems_full_online")]
+    for period in ("2023-01..2023-12", "2024-01..2024-06"):
+        start, end = period.split("..")
+        v = emc[(emc.period_start == start) & (emc.period_end == end)].set_index("scope").share
+        w = (v.national - v.localities) / (v.ministries - v.localities)
+        # exact arithmetic on the published values; the rounding range is w -/+ 2 half-points over (M - L)
+        spread = 0.01 / (v.ministries - v.localities)
+        assert out["implied"][period] == pytest.approx([w, w - spread, w + spread], abs=1e-12)
+    assert out["implied"]["2023-01..2023-12"][2] < out["implied"]["2024-01..2024-06"][1]
+    assert out["crosswalk_total"] == int(observed.provinces.pop_census2019.sum())
