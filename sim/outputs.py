@@ -70,7 +70,7 @@ def write_run_outputs(
     langs: tuple[str, ...] = ("en",),
     dpi: int = 150,
 ) -> list[Path]:
-    """Write ``summary.csv``, ``targets.csv``, ``outcomes.npz`` and ``figures/`` into ``run_dir``.
+    """Write ``summary.csv``, ``targets.csv``, ``costs.csv``, ``outcomes.npz`` and ``figures/`` into ``run_dir``.
 
     Returns:
         The paths written.
@@ -82,6 +82,9 @@ def write_run_outputs(
     summary = ens.summary()
     atomic_write(staging / "summary.csv", summary.to_csv(index=False, float_format="%.6g"))
     atomic_write(staging / "targets.csv", ens.targets(observed).to_csv(index=False, float_format="%.6g"))
+    from sim.levers import cost_table
+
+    atomic_write(staging / "costs.csv", cost_table(ens.cfg, observed).to_csv(index=False, float_format="%.6g"))
     deadline, threshold = localities_target(observed)
     if deadline in set(summary["date"]):
         table = bottleneck_table(summary, deadline, threshold)
