@@ -63,10 +63,10 @@ def expand_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
     return [list(c) for c in itertools.product(*choices)] if choices else [[]]
 
 
-def fail_folder(overrides: list[str], message: str) -> Path:
+def fail_folder(overrides: list[str], message: str, under: str = "runs") -> Path:
     """Record a run that failed before Hydra made its folder (bad override or config)."""
     run_dir = next((o.split("=", 1)[1] for o in overrides if o.startswith("hydra.run.dir=")), None)
-    path = Path(run_dir) if run_dir else RESULTS_DIR / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-failed"
+    path = Path(run_dir) if run_dir else RESULTS_DIR / under / f"{time.strftime('%Y%m%d-%H%M%S')}-failed"
     if read_status(path) == "ok":
         return path
     folder = RunFolder(path)
@@ -75,8 +75,14 @@ def fail_folder(overrides: list[str], message: str) -> Path:
     return path
 
 
-def preflight(argv: list[str]) -> None:
-    """Compose and validate every configuration a command will run; exit 2 on the first error."""
+def preflight(argv: list[str], load=load_config, under: str = "runs") -> None:
+    """Compose and validate every configuration a command will run; exit 2 on the first error.
+
+    Args:
+        argv: the command-line overrides.
+        load: composes and validates one override list (raises :class:`SimInputError`).
+        under: folder of ``results/`` where a failure before Hydra starts is recorded.
+    """
     if any(a.split("=")[0] in HYDRA_FLAGS for a in argv):
         return
     multirun = "-m" in argv or "--multirun" in argv
@@ -89,12 +95,12 @@ def preflight(argv: list[str]) -> None:
         error = None
     for combo in combos or []:
         try:
-            load_config([o for o in combo if not o.startswith(("hydra.", "hydra/"))])
+            load([o for o in combo if not o.startswith(("hydra.", "hydra/"))])
         except SimInputError as exc:
             error = str(exc)
             break
     if error:
-        path = fail_folder(overrides, error) if not multirun else None
+        path = fail_folder(overrides, error, under) if not multirun else None
         print(f"error: {error}", file=sys.stderr)
         if path:
             print(f"(recorded as failed in {path}/manifest.json)", file=sys.stderr)
@@ -145,15 +151,18 @@ def run_job(plain: dict, run_dir: Path) -> int:
         raise
 
 
-def _hydra_entry() -> None:
+def hydra_entry(job=None, config_name: str = "config") -> None:
+    """Run ``job(plain_config, run_dir) -> exit code`` as a Hydra app over ``conf/<config_name>.yaml``."""
     import hydra
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import DictConfig, OmegaConf
 
-    @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+    job = job or run_job
+
+    @hydra.main(config_path=str(CONF_DIR), config_name=config_name, version_base="1.3")
     def app(cfg: DictConfig) -> None:
         plain = OmegaConf.to_container(cfg, resolve=True)
-        code = run_job(plain, Path(HydraConfig.get().runtime.output_dir))
+        code = job(plain, Path(HydraConfig.get().runtime.output_dir))
         if code:
             sys.exit(code)
 
@@ -164,7 +173,7 @@ def main() -> None:
     """Console entry point of ``python -m sim``."""
     setup_logging()
     preflight(sys.argv[1:])
-    _hydra_entry()
+    hydra_entry()
 
 
 __all__ = ["main", "run_job", "preflight", "load_config"]

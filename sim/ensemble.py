@@ -7,18 +7,18 @@ same seed see the same random numbers (common random numbers).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sim.config import RunConfig
+from sim.config import CONF_DIR, RunConfig
 from sim.errors import SimInputError
 from sim.results import RunResult, stack_indicators, summary_table, targets_table
 
@@ -35,24 +35,76 @@ def build_levers(cfg: RunConfig) -> list:
     return build(cfg.scenario.levers, cfg)
 
 
-def parameter_sets(cfg: RunConfig) -> list:
-    """Parameter sets of the ensemble: the point values (posterior draws come with calibration)."""
-    if cfg.ensemble.n_draws == 0:
-        return [cfg.params]
-    raise SimInputError(
-        f"ensemble.n_draws: {cfg.ensemble.n_draws} needs a calibrated posterior, "
-        "which this params file does not hold; allowed: 0"
-    )
+def parameter_sets(cfg: RunConfig) -> list[dict[str, float]]:
+    """The ensemble's parameter sets as dotted-key values (``{}`` = the point values of the config).
+
+    With ``ensemble.n_draws = k > 0`` these are the first ``k`` rows of the posterior draws file
+    named by ``params.posterior_file`` (written by ``python -m sim.calibrate`` in random order with
+    equal weights, so the first ``k`` rows are a random sample of the posterior).
+
+    Raises:
+        SimInputError: draws requested from a params file without a posterior, a missing or
+            malformed draws file, or more draws than it holds.
+    """
+    n = cfg.ensemble.n_draws
+    if n == 0:
+        return [{}]
+    if not cfg.params.posterior_file:
+        raise SimInputError(
+            f"ensemble.n_draws: {n} needs a calibrated posterior, which this params file does not hold; "
+            "allowed: 0, or params=<a calibrated params file such as calibrated>"
+        )
+    draws = read_draws(CONF_DIR / "params" / cfg.params.posterior_file)
+    if n > len(draws):
+        raise SimInputError(f"ensemble.n_draws: {n} is more than the {len(draws)} posterior draws; allowed: 0 to {len(draws)}")
+    return draws[:n]
+
+
+def read_draws(path: Path) -> list[dict[str, float]]:
+    """Posterior draws: a CSV with a ``draw`` column and one column per dotted config key.
+
+    Raises:
+        SimInputError: missing file, unknown column, or a non-finite value (one line).
+    """
+    from sim.calibration.priors import numeric_keys
+
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise SimInputError(f"params.posterior_file: cannot read {path} ({str(exc).splitlines()[0]})") from None
+    allowed = set(numeric_keys())
+    keys = [c for c in table.columns if c != "draw"]
+    bad = [c for c in keys if c not in allowed]
+    if bad or not keys or "draw" not in table.columns:
+        raise SimInputError(
+            f"{path}: column '{(bad or ['draw'])[0]}' is not allowed; allowed: draw and dotted config keys "
+            "such as params.q_imitation"
+        )
+    values = table[keys].to_numpy(float)
+    if not np.isfinite(values).all():
+        raise SimInputError(f"{path}: non-finite value; allowed: finite numbers")
+    return [dict(zip(keys, row.tolist(), strict=True)) for row in values]
 
 
 def run_replicate(
-    cfg: RunConfig, observed: ObservedData, replicate: int, draw: int = 0, params=None, progress: bool = False
+    cfg: RunConfig,
+    observed: ObservedData,
+    replicate: int,
+    draw: int = 0,
+    values: dict[str, float] | None = None,
+    progress: bool = False,
 ) -> RunResult:
-    """Build and run one model; returns its recorded result."""
+    """Build and run one model; returns its recorded result.
+
+    Args:
+        values: dotted config keys set for this run (a posterior draw); ``None`` = ``cfg`` as it is.
+    """
     from sim.model import AdoptionModel
 
-    if params is not None:
-        cfg = dataclasses.replace(cfg, params=params)
+    if values:
+        from sim.calibration.priors import apply_values
+
+        cfg = apply_values(cfg, values)
     model = AdoptionModel(cfg, observed, replicate=replicate, levers=build_levers(cfg))
     n = model.timeline.n_months
     t0 = time.perf_counter()
@@ -74,8 +126,8 @@ def run_replicate(
 
 
 def _job(args: tuple) -> RunResult:
-    cfg, observed, replicate, draw, params = args
-    return run_replicate(cfg, observed, replicate, draw, params)
+    cfg, observed, replicate, draw, values = args
+    return run_replicate(cfg, observed, replicate, draw, values)
 
 
 @dataclass
@@ -128,8 +180,8 @@ def run_ensemble(cfg: RunConfig, observed: ObservedData | None = None, progress:
     select_provinces(observed.provinces, cfg.population.provinces)  # fail before any process starts
     build_levers(cfg)
     jobs = [
-        (cfg, observed, d * cfg.ensemble.n_reps + r, d, params)
-        for d, params in enumerate(parameter_sets(cfg))
+        (cfg, observed, d * cfg.ensemble.n_reps + r, d, values)
+        for d, values in enumerate(parameter_sets(cfg))
         for r in range(cfg.ensemble.n_reps)
     ]
     t0 = time.perf_counter()

@@ -49,31 +49,55 @@ class CalibrationTarget:
     sd_logit: float
 
 
+MODEL_INDICATORS = (
+    "share_dossiers_full_online_ytd",
+    "share_dossiers_submitted_online_ytd",
+    "share_citizens_using_ops_ytd",
+)
+"""Model indicators a target may be compared with (year-to-date shares: periods start in January)."""
+
+
 def load_specs(path: Path | str | None = None) -> list[TargetSpec]:
-    """Read and validate the target list (unknown or missing keys stop with one line)."""
+    """Read and validate the target list of a calibration file (default ``conf/calibration/default.yaml``)."""
     path = Path(path) if path else CONF_DIR / "calibration" / "default.yaml"
     try:
         entries = OmegaConf.to_container(OmegaConf.load(path))["targets"]
     except Exception as exc:  # a missing or malformed file
         raise SimInputError(f"{path}: cannot read a 'targets' list ({str(exc).splitlines()[0]})") from None
+    return parse_specs(entries)
+
+
+def parse_specs(entries, where: str = "calibration.targets") -> list[TargetSpec]:
+    """Validate a list of target entries (unknown or missing keys, bad values stop with one line)."""
+    if not isinstance(entries, list) or not entries:
+        raise SimInputError(f"{where}: needs a non-empty list of targets")
     allowed = [f.name for f in fields(TargetSpec)]
-    specs = []
+    specs, names = [], set()
     for i, entry in enumerate(entries):
-        where = f"calibration.targets[{i}]"
+        at = f"{where}[{i}]"
         if not isinstance(entry, dict):
-            raise SimInputError(f"{where}: expected a mapping with keys {', '.join(allowed)}")
+            raise SimInputError(f"{at}: expected a mapping with keys {', '.join(allowed)}")
         unknown = sorted(set(entry) - set(allowed))
         missing = [k for k in allowed if k not in entry]
         if unknown or missing:
             key = (unknown or missing)[0]
             kind = "unknown" if unknown else "missing"
-            raise SimInputError(f"{where}.{key}: {kind} key; allowed: {', '.join(allowed)}")
+            raise SimInputError(f"{at}.{key}: {kind} key; allowed: {', '.join(allowed)}")
         sd = entry["sd_logit"]
         if isinstance(sd, bool) or not isinstance(sd, (int, float)) or not sd > 0:
-            raise SimInputError(f"{where}.sd_logit: '{sd}' is not allowed; allowed: a number > 0")
+            raise SimInputError(f"{at}.sd_logit: '{sd}' is not allowed; allowed: a number > 0")
         if not isinstance(entry["use"], bool):
-            raise SimInputError(f"{where}.use: '{entry['use']}' is not allowed; allowed: true, false")
+            raise SimInputError(f"{at}.use: '{entry['use']}' is not allowed; allowed: true, false")
+        if entry["model"] not in MODEL_INDICATORS:
+            raise SimInputError(
+                f"{at}.model: '{entry['model']}' is not a model indicator; allowed: {', '.join(MODEL_INDICATORS)}"
+            )
+        if entry["name"] in names:
+            raise SimInputError(f"{at}.name: '{entry['name']}' is used twice; allowed: each name once")
+        names.add(entry["name"])
         specs.append(TargetSpec(**{**entry, "scope": str(entry["scope"]), "sd_logit": float(sd)}))
+    if not any(s.use for s in specs):
+        raise SimInputError(f"{where}: no target has use: true; allowed: at least one used target")
     return specs
 
 

@@ -1,0 +1,213 @@
+"""``python -m sim.calibrate``: ABC-SMC calibration of the model to the published series.
+
+Writes ``results/calibration/<tag>/`` (manifest, posterior, generations, fit, identifiability,
+charts, pyabc's database) and, when ``calibration.write_params`` is true, the params file
+``conf/params/<tag>.yaml`` with its posterior draws ``conf/params/<tag>.draws.csv`` that runs
+select with ``params=<tag>``. Nothing is overwritten: an existing tag stops before any model runs.
+
+Exit codes: 0 finished; 2 bad input (one line on stderr); 1 unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.calibration.abc import Simulator, from_abc_space, abc_name, run_abc
+from sim.calibration.params_file import params_yaml, write_params_files
+from sim.calibration.priors import parse_priors
+from sim.calibration.report import (
+    correlations,
+    effective_sample_size,
+    fit_table,
+    lfo_summary,
+    naive_peer,
+    posterior_table,
+    resample,
+)
+from sim.calibration.settings import CalibrateConfig, load_calibrate_config
+from sim.calibration.targets import build_targets, logit, parse_specs
+from sim.config import CONF_DIR, from_dict, to_dict
+from sim.errors import SimInputError
+from sim.manifest import RunFolder, atomic_write
+
+log = logging.getLogger("sim.calibrate")
+
+
+def check_inputs(root: CalibrateConfig, observed) -> tuple:
+    """Targets, priors and output paths of a calibration, validated before any model runs.
+
+    Returns:
+        ``(priors, fit_targets, all_targets, params_path)``.
+    """
+    s = root.calibration
+    specs = parse_specs(s.targets)
+    priors = parse_priors(s.priors)
+    all_targets = build_targets(observed, specs)
+    fit = build_targets(observed, specs, until=s.until or None)
+    if not fit:
+        raise SimInputError(f"calibration.until: no used observation ends by {s.until}; allowed: a later month")
+    last = max(t.period_end for t in all_targets)
+    if root.timeline.end < last:
+        raise SimInputError(f"timeline.end: {root.timeline.end} ends before the last target ({last}); allowed: {last} or later")
+    path = CONF_DIR / "params" / f"{s.tag}.yaml"
+    if s.write_params and (path.exists() or path.with_suffix(".draws.csv").exists()):
+        raise SimInputError(
+            f"calibration.tag: conf/params/{s.tag}.yaml already exists (finished results are never overwritten); "
+            "allowed: a new tag, or calibration.write_params=false"
+        )
+    return priors, fit, all_targets, path
+
+
+def particles(history, priors) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Last generation: values on the natural scale ``(n, k)``, weights ``(n,)``, shares at every target."""
+    pop = history.get_population(history.max_t).particles
+    values = np.array([[from_abc_space(p, q.parameter[abc_name(i)]) for i, p in enumerate(priors)] for q in pop])
+    weights = np.array([q.weight for q in pop], float)
+    shares = np.array([np.asarray(q.sum_stat["all"], float) for q in pop])
+    return values, weights, shares
+
+
+def generations(history) -> pd.DataFrame:
+    """Per generation: temperature, accepted particles, simulations, acceptance rate, ESS."""
+    pops = history.get_all_populations()
+    pops = pops[pops.t >= 0].reset_index(drop=True)
+    ess = []
+    for t in pops.t:
+        _, w = history.get_distribution(m=0, t=int(t))
+        ess.append(effective_sample_size(w))
+    return pd.DataFrame(
+        {
+            "generation": pops.t.astype(int),
+            "temperature": pops.epsilon.astype(float),
+            "accepted": pops.particles.astype(int),
+            "simulations": pops.samples.astype(int),
+            "acceptance_rate": pops.particles / pops.samples,
+            "ess": ess,
+            "end_time": pops.population_end_time.astype(str),
+        }
+    )
+
+
+def run_calibration(plain: dict, run_dir: Path) -> int:
+    """Run one calibration into ``run_dir``; returns the exit code."""
+    from sim.observed import ObservedDataError, load_observed
+
+    try:
+        folder = RunFolder(run_dir, kind="calibration")
+    except SimInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        root: CalibrateConfig = from_dict(CalibrateConfig, plain)
+        observed = load_observed(root.observed_dir or None)
+        priors, fit, all_targets, params_path = check_inputs(root, observed)
+        s, cfg = root.calibration, root.run_config()
+        folder.update(command=sys.argv, tag=s.tag, data_hashes=observed.hashes, config=to_dict(root))
+        log.info("calibrating %d parameters to %d of %d observations (until %s)", len(priors), len(fit), len(all_targets), s.until or "all")
+        staging = Path(run_dir) / ".staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        (staging / "figures").mkdir(parents=True)
+        sim_ = Simulator(cfg, priors, fit, all_targets)
+        abc = run_abc(sim_, logit([t.observed for t in fit]), s, str(staging / "abc.db"), cfg.rng_seed)
+        log.info("ABC-SMC finished: %s; %d simulations in %.0f s", abc.stop_reason, abc.n_simulations, abc.wall_time_s)
+        write_outputs(root, priors, fit, all_targets, abc, staging)
+        for src in sorted(staging.rglob("*")):
+            if src.is_file():
+                dst = Path(run_dir) / src.relative_to(staging)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                src.replace(dst)
+        shutil.rmtree(staging, ignore_errors=True)
+        if s.write_params:
+            draws = pd.read_csv(Path(run_dir) / "posterior_draws.csv")
+            post = pd.read_csv(Path(run_dir) / "posterior.csv")
+            write_params_files(params_path, params_yaml(root, priors, post, abc, Path(run_dir)), draws)
+            log.info("params file %s (use with: python -m sim params=%s)", params_path, s.tag)
+        folder.update(
+            n_simulations=abc.n_simulations,
+            abc_wall_time_s=round(abc.wall_time_s, 1),
+            final_temperature=abc.final_temperature,
+            stop_reason=abc.stop_reason,
+            params_file=str(params_path.relative_to(CONF_DIR.parent)) if s.write_params else None,
+        )
+        folder.finish("ok")
+        log.info("finished: %s (%.1f s)", run_dir, folder.manifest["wall_time_s"])
+        return 0
+    except (SimInputError, ObservedDataError) as exc:
+        folder.finish("failed", str(exc))
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        folder.finish("failed", "interrupted")
+        raise
+    except Exception as exc:
+        folder.finish("failed", f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def write_outputs(root: CalibrateConfig, priors, fit, all_targets, abc, out: Path) -> None:
+    """Tables and charts of a finished ABC run into ``out``."""
+    from sim.calibration import charts
+
+    values, weights, shares = particles(abc.history, priors)
+    rng = np.random.default_rng(np.random.SeedSequence([root.rng_seed, 7]))
+    fit_ids = {(t.name, t.obs_id) for t in fit}
+    fitted = [(t.name, t.obs_id) in fit_ids for t in all_targets]
+    naive = naive_peer(fit, all_targets)
+    table = fit_table(all_targets, fitted, shares, weights, naive, rng)
+    post = pd.DataFrame(values, columns=[p.key for p in priors]).assign(weight=weights / weights.sum())
+    idx = resample(weights, root.calibration.n_draws_saved, rng)
+    draws = pd.DataFrame(values[idx], columns=[p.key for p in priors])
+    draws.insert(0, "draw", np.arange(len(draws)))
+    ident = posterior_table(priors, values, weights)
+    tables = {
+        "posterior.csv": post,
+        "posterior_draws.csv": draws,
+        "generations.csv": generations(abc.history),
+        "fit.csv": table,
+        "fit_summary.csv": lfo_summary(table),
+        "identifiability.csv": ident,
+        "correlations.csv": correlations(priors, values, weights),
+    }
+    for name, frame in tables.items():
+        atomic_write(out / name, frame.to_csv(index=False, float_format="%.6g"))
+    summary = {
+        "tag": root.calibration.tag,
+        "until": root.calibration.until or None,
+        "n_parameters": len(priors),
+        "n_fitted_observations": len(fit),
+        "n_held_out_observations": len(all_targets) - len(fit),
+        "n_simulations": abc.n_simulations,
+        "wall_time_s": round(abc.wall_time_s, 1),
+        "final_temperature": abc.final_temperature,
+        "stop_reason": abc.stop_reason,
+        "ess_final": effective_sample_size(weights),
+    }
+    atomic_write(out / "diagnostics.json", json.dumps(summary, indent=2) + "\n")
+    meta = {"tag": root.calibration.tag, "n_sims": abc.n_simulations, "until": root.calibration.until}
+    for lang in ("en", "vi"):
+        for name, fig in (
+            ("predictive", charts.predictive_chart(table, meta, lang)),
+            ("marginals", charts.marginals_chart(priors, values, weights, ident, meta, lang)),
+        ):
+            fig.savefig(out / "figures" / f"{name}_{lang}.png", dpi=root.reporting.dpi, bbox_inches="tight")
+
+
+def main() -> None:
+    """Console entry point of ``python -m sim.calibrate``."""
+    from sim.cli import hydra_entry, preflight, setup_logging
+
+    setup_logging()
+    logging.getLogger("ABC").propagate = False  # pyabc prints its own progress lines
+    preflight(sys.argv[1:], load=load_calibrate_config, under="calibration")
+    hydra_entry(run_calibration, "calibrate")
+
+
+if __name__ == "__main__":
+    main()
