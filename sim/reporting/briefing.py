@@ -144,7 +144,7 @@ def comparison_chart(comparison: pd.DataFrame, baseline: str, lang: str = "en") 
             color = SCENARIO_COLORS[i % len(SCENARIO_COLORS)]
             ax_p.bar(x, rows["p_met"], width * 0.9, color=color, alpha=0.85, label=scen)
             err = [rows["p_met"] - rows["p_met_lo"], rows["p_met_hi"] - rows["p_met"]]
-            ax_p.errorbar(x, rows["p_met"], yerr=err, fmt="none", ecolor="#222", lw=1, capsize=2)
+            ax_p.errorbar(x, rows["p_met"], yerr=err, fmt="o", ms=3, color="#222", ecolor="#222", lw=1, capsize=2)
             cost = rows["cost_vnd_central"].to_numpy(float) / 1e12
             gain = rows["gain_pp"].to_numpy(float)
             for j in range(len(SCOPES)):
@@ -158,6 +158,10 @@ def comparison_chart(comparison: pd.DataFrame, baseline: str, lang: str = "en") 
         ax_p.set_title(label("p_met", lang) + " — " + label("p_met_interval", lang), fontsize=9.5)
         ax_p.legend(fontsize=7.5, loc="upper right")
         ax_c.axhline(0, color="#888", lw=0.8)
+        ax_c.set_xlim(left=0)
+        costs = comparison["cost_vnd_central"].to_numpy(float) / 1e12
+        if np.isfinite(costs).any():
+            ax_c.set_xlim(0, max(np.nanmax(costs) * 1.2, 0.1))
         for j, scope in enumerate(SCOPES):
             ax_c.scatter([], [], color="#555", marker="os^"[j], label=label(scope, lang))
         ax_c.legend(fontsize=7.5, loc="upper left")
