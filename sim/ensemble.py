@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -122,7 +123,11 @@ def run_replicate(
 
     model.run(report if progress else None)
     assert model.t == n
-    return model.recorder.result(replicate, draw)
+    result = model.recorder.result(replicate, draw)
+    # mesa 3.3 keeps every model as a key of the class-level id counters of Agent: release it,
+    # or each run's population stays in memory until the process ends
+    mesa.Agent._ids.pop(model, None)
+    return result
 
 
 def _job(args: tuple) -> RunResult:

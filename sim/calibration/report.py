@@ -20,6 +20,8 @@ def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs=Q) -> np.ndarray:
     x = np.asarray(x, float)
     flat = x.reshape(len(x), -1)
     w = np.asarray(w, float) / np.sum(w)
+    keep = w > 0  # zero-weight samples carry no probability (and would tie the CDF)
+    flat, w = flat[keep], w[keep]
     out = np.empty((len(qs), flat.shape[1]))
     for j in range(flat.shape[1]):
         order = np.argsort(flat[:, j])

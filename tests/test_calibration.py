@@ -1,0 +1,297 @@
+"""Calibration: priors, bad configs, the naive peer, posterior tables, reproducibility and recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.calibration.priors import Prior, apply_values, numeric_keys, parse_priors
+from sim.calibration.report import naive_peer, posterior_table, resample, weighted_quantiles
+from sim.calibration.settings import load_calibrate_config
+from sim.calibration.targets import CalibrationTarget, build_targets, logit, parse_specs
+from sim.config import load_config
+from sim.errors import SimInputError
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = [
+    "population=tiny",
+    "calibration.population_size=10",
+    "calibration.max_generations=1",
+    "calibration.write_params=false",
+    "calibration.n_procs=1",
+]
+
+
+# ---------------------------------------------------------------- bad calibration configs
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("calibration.priors=[{key: params.q_imitation, dist: uniform, lower: 3, upper: 1}]", "lower: 3 is not below upper 1"),
+        ("calibration.priors=[{key: params.no_such, dist: uniform, lower: 0, upper: 1}]", "is not a numeric config key"),
+        ("calibration.priors=[{key: params.q_imitation, dist: normal, lower: 0, upper: 1}]", "allowed: uniform, loguniform"),
+        ("calibration.priors=[{key: params.q_imitation, dist: loguniform, lower: 0, upper: 1}]", "must be > 0"),
+        ("calibration.priors=[{key: params.habit_use, dist: uniform, lower: 0, upper: 2}]", "leaves the range"),
+        ("calibration.max_simulations=0", "calibration.max_simulations: 0 is out of range"),
+        ("calibration.population_size=0", "calibration.population_size: 0 is out of range"),
+        ("calibration.tag='Bad Tag'", "calibration.tag"),
+        ("calibration.sampler=redis", "allowed: local, dask"),
+        ("calibration.sampler=dask", "calibration.dask_address"),
+        ("calibration.bogus=1", "bogus"),
+    ],
+)
+def test_bad_calibration_config_fails_with_one_line(override, message):
+    with pytest.raises(SimInputError) as err:
+        load_calibrate_config([override])
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_target_fails(observed):
+    with pytest.raises(SimInputError, match=r"\.model: 'share_of_unicorns' is not a model indicator"):
+        parse_specs([{"name": "x", "indicator": "a", "scope": "national", "series": "s", "model": "share_of_unicorns",
+                      "sd_logit": 0.2, "use": True, "why": "test"}])  # fmt: skip
+    specs = parse_specs([{"name": "x", "indicator": "share_citizens_using_ops", "scope": "national",
+                          "series": "no_such_series", "model": "share_citizens_using_ops_ytd", "sd_logit": 0.2,
+                          "use": True, "why": "test"}])  # fmt: skip
+    with pytest.raises(SimInputError, match="no observation with indicator 'share_citizens_using_ops'"):
+        build_targets(observed, specs)
+
+
+def test_cli_bad_config_exits_2_without_a_finished_result(tmp_path):
+    out = tmp_path / "cal"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.calibrate", "calibration.max_simulations=0", f"hydra.run.dir={out}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, "HYDRA_FULL_ERROR": "0"},
+    )  # fmt: skip
+    assert proc.returncode == 2
+    lines = [x for x in proc.stderr.strip().splitlines() if x.startswith("error:")]
+    assert len(lines) == 1 and "calibration.max_simulations" in lines[0]
+    assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
+    assert not (out / "posterior.csv").exists()
+
+
+# ---------------------------------------------------------------- priors and parameter vectors
+
+
+def test_prior_transforms_and_densities():
+    p = Prior("params.q_imitation", "loguniform", 0.5, 8.0)
+    x = p.sample_transform(np.array([0.0, 0.5, 1.0 - 1e-12]))
+    np.testing.assert_allclose(x, [0.5, 2.0, 8.0], rtol=1e-9)
+    grid = np.geomspace(0.5, 8.0, 200001)
+    assert abs(np.trapezoid(p.density(grid), grid) - 1.0) < 1e-4
+    u = Prior("params.habit_use", "uniform", 0.5, 1.0)
+    assert u.density(np.array([0.4, 0.7]))[0] == 0 and u.density(np.array([0.7]))[0] == pytest.approx(2.0)
+    assert u.sd() == pytest.approx(0.5 / np.sqrt(12), rel=1e-3)
+
+
+def test_apply_values_sets_nested_keys_and_checks_ranges():
+    cfg = load_config(["population=tiny"])
+    new = apply_values(cfg, {"params.q_imitation": 4.5, "drivers.officials_trained.mid_year": 2025.0})
+    assert new.params.q_imitation == 4.5 and new.drivers.officials_trained.mid_year == 2025.0
+    assert cfg.params.q_imitation != 4.5  # the original is unchanged
+    assert "drivers.officials_trained.mid_year" in numeric_keys() and "params.habit_use" in numeric_keys()
+    with pytest.raises(SimInputError, match="params.habit_use: 1.5 is out of range"):
+        apply_values(cfg, {"params.habit_use": 1.5})
+    with pytest.raises(SimInputError, match="backoffice_hi_localities"):
+        apply_values(cfg, {"params.backoffice_hi_localities": 0.0, "params.backoffice_lo_localities": 0.5})
+
+
+def test_default_priors_are_valid_and_documented():
+    cfg = load_calibrate_config([])
+    priors = parse_priors(cfg.calibration.priors)
+    assert len(priors) >= 10 and all(p.why for p in priors)
+    lfo = load_calibrate_config(["calibration=lfo_2022"]).calibration
+    assert lfo.until == "2022-12" and lfo.tag == "lfo-2022" and lfo.priors == cfg.calibration.priors
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _target(name: str, start: str, end: str, share: float) -> CalibrationTarget:
+    return CalibrationTarget(name, f"{name}.{end}", "share_citizens_using_ops_ytd", "national", start, end, share, 0.2)
+
+
+def test_naive_peer_recovers_a_logistic_with_series_levels():
+    # logit(share) = a_s + b (mid-year - 2020): a = -3 (citizens), -1 (other), b = 0.8
+    def share(a, y0, y1):
+        mid = (y0 + y1 + 1) / 2 - 2020
+        return 1 / (1 + np.exp(-(a + 0.8 * mid)))
+
+    fit = [_target("cit", f"{y}-01", f"{y}-12", share(-3, y, y)) for y in (2019, 2020, 2021)]
+    fit.append(_target("oth", "2021-01", "2021-12", share(-1, 2021, 2021)))
+    test = [_target("oth", "2023-01", "2023-12", 0.5), _target("new", "2023-01", "2023-12", 0.5)]
+    pred = naive_peer(fit, fit + test)
+    np.testing.assert_allclose(pred[:4], [t.observed for t in fit], rtol=1e-9)
+    assert pred[4] == pytest.approx(share(-1, 2023, 2023), rel=1e-9)
+    assert pred[5] == pytest.approx(share(-3, 2023, 2023), rel=1e-9)  # no data: the best-observed series' level
+
+
+def test_weighted_quantiles_and_resampling():
+    x = np.arange(1.0, 6.0)
+    w = np.array([0.0, 0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_allclose(weighted_quantiles(x, w)[:, ...], [3.0, 3.0, 3.0])
+    rng = np.random.default_rng(1)
+    idx = resample(np.array([0.1, 0.0, 0.9]), 1000, rng)
+    counts = np.bincount(idx, minlength=3)
+    assert counts[1] == 0 and abs(counts[0] - 100) <= 1  # systematic resampling: within one of n * w
+
+
+def test_posterior_table_flags_what_the_data_pin_down():
+    priors = [Prior("params.habit_use", "uniform", 0.0, 1.0), Prior("params.lapse_rate_per_year", "uniform", 0.0, 1.0)]
+    rng = np.random.default_rng(3)
+    values = np.column_stack([rng.normal(0.5, 0.02, 4000), rng.uniform(0, 1, 4000)])
+    table = posterior_table(priors, values, np.ones(4000)).set_index("key")
+    assert table.loc["params.habit_use", "identifiability"] == "pinned by the data"
+    assert table.loc["params.lapse_rate_per_year", "identifiability"] == "prior-driven"
+    assert table.loc["params.habit_use", "posterior_median"] == pytest.approx(0.5, abs=0.01)
+
+
+# ---------------------------------------------------------------- running ABC
+
+
+def _small_problem(truth: dict[str, float], priors: list[Prior]):
+    from sim.calibration.abc import Simulator
+    from sim.calibration.targets import load_specs
+
+    from sim.observed import load_observed
+
+    root = load_calibrate_config(["population=tiny"])
+    cfg = root.run_config()
+    targets = build_targets(load_observed(), load_specs())
+    sim_ = Simulator(cfg, priors, targets, targets)
+    observed = sim_.values(truth)  # synthetic observations: the model at known parameters
+    return sim_, logit(observed), root
+
+
+def _settings(**kw):
+    root = load_calibrate_config(SMALL + [f"calibration.{k}={v}" for k, v in kw.items()])
+    return root.calibration
+
+
+@pytest.mark.slow
+def test_same_seed_same_posterior_for_one_or_two_processes(tmp_path):
+    from sim.calibration.abc import run_abc
+
+    priors = [Prior("params.need_rate_per_year", "loguniform", 0.5, 4.0)]
+    sim_, y, root = _small_problem({"params.need_rate_per_year": 1.2}, priors)
+    out = []
+    for n in (1, 2, 2):
+        s = _settings(population_size=12, max_generations=2, n_procs=n)
+        run = run_abc(sim_, y, s, str(tmp_path / f"h{len(out)}.db"), rng_seed=5)
+        df, w = run.history.get_distribution(m=0, t=run.history.max_t)
+        out.append((df.sort_values("p00").to_numpy(), np.sort(w), run.n_simulations))
+    for other in out[1:]:
+        np.testing.assert_array_equal(out[0][0], other[0])
+        np.testing.assert_array_equal(out[0][1], other[1])
+        assert out[0][2] == other[2]
+
+
+@pytest.mark.slow
+def test_recovery_of_known_parameters(tmp_path):
+    """Simulate the ten published series at known parameters, calibrate two of them, recover them.
+
+    Tolerance: the truth lies inside the posterior 90 % interval and the posterior sd is less than
+    half the prior's (contraction > 0.75), with a budget of ~600 simulations of the tiny population.
+    """
+    from sim.calibration.abc import run_abc
+    from sim.calibrate import particles
+
+    truth = {"params.need_rate_per_year": 1.2, "params.backoffice_hi_localities": 0.7}
+    priors = [
+        Prior("params.need_rate_per_year", "loguniform", 0.5, 4.0),
+        Prior("params.backoffice_hi_localities", "uniform", 0.4, 1.0),
+    ]
+    sim_, y, root = _small_problem(truth, priors)
+    s = _settings(population_size=60, max_generations=4, n_procs=2)
+    run = run_abc(sim_, y, s, str(tmp_path / "rec.db"), rng_seed=11)
+    assert run.final_temperature == pytest.approx(1.0)
+    values, weights, _ = particles(run.history, priors)
+    table = posterior_table(priors, values, weights).set_index("key")
+    for key, true in truth.items():
+        row = table.loc[key]
+        assert row.posterior_q05 <= true <= row.posterior_q95, (key, row.to_dict())
+        assert row.contraction > 0.75, (key, row.contraction)
+
+
+@pytest.mark.slow
+def test_cli_writes_a_finished_calibration_and_never_overwrites(tmp_path):
+    out = tmp_path / "cal"
+    args = [sys.executable, "-m", "sim.calibrate", *SMALL, "calibration.tag=citest", f"hydra.run.dir={out}"]
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    proc = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and manifest["n_simulations"] >= 10
+    for name in ("posterior.csv", "posterior_draws.csv", "generations.csv", "fit.csv", "identifiability.csv",
+                 "diagnostics.json", "figures/predictive_en.png", "figures/predictive_vi.png",
+                 "figures/marginals_en.png", "figures/marginals_vi.png"):  # fmt: skip
+        assert (out / name).exists(), name
+    fit = pd.read_csv(out / "fit.csv")
+    assert len(fit) == 10 and set(fit.use) == {"fitted"}
+    assert ((fit.model_q05 <= fit.model_median + 1e-12) & (fit.model_median <= fit.model_q95 + 1e-12)).all()
+    draws = pd.read_csv(out / "posterior_draws.csv")
+    assert len(draws) == 400 and draws.columns[0] == "draw"
+    again = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    assert again.returncode == 2 and "already holds a finished run" in again.stderr
+    assert json.loads((out / "manifest.json").read_text())["status"] == "ok"
+
+
+def test_params_files_are_never_overwritten(tmp_path):
+    from sim.calibration.params_file import write_params_files
+
+    path = tmp_path / "x.yaml"
+    draws = pd.DataFrame({"draw": [0, 1], "params.q_imitation": [1.0, 2.0]})
+    write_params_files(path, "params: {}\n", draws)
+    assert path.read_text() == "params: {}\n" and (tmp_path / "x.draws.csv").exists()
+    with pytest.raises(SimInputError, match="already exists"):
+        write_params_files(path, "other\n", draws)
+    assert path.read_text() == "params: {}\n"
+
+
+def test_ensemble_draws_need_a_posterior(tmp_path, monkeypatch):
+    from sim import ensemble
+
+    cfg = load_config(["population=tiny", "params=default", "ensemble.n_draws=2"])
+    with pytest.raises(SimInputError, match="ensemble.n_draws: 2 needs a calibrated posterior"):
+        ensemble.parameter_sets(cfg)
+    (tmp_path / "params").mkdir()
+    pd.DataFrame({"draw": [0, 1, 2], "params.q_imitation": [1.0, 2.0, 3.0]}).to_csv(tmp_path / "params" / "t.csv")
+    monkeypatch.setattr(ensemble, "CONF_DIR", tmp_path)
+    import dataclasses
+
+    cfg = dataclasses.replace(cfg, params=dataclasses.replace(cfg.params, posterior_file="t.csv"))
+    with pytest.raises(SimInputError, match="column 'Unnamed: 0' is not allowed"):
+        ensemble.parameter_sets(cfg)
+    pd.DataFrame({"draw": [0, 1, 2], "params.q_imitation": [1.0, 2.0, 3.0]}).to_csv(
+        tmp_path / "params" / "t.csv", index=False
+    )
+    assert ensemble.parameter_sets(cfg) == [{"params.q_imitation": 1.0}, {"params.q_imitation": 2.0}]
+    big = dataclasses.replace(cfg, ensemble=dataclasses.replace(cfg.ensemble, n_draws=4))
+    with pytest.raises(SimInputError, match="ensemble.n_draws: 4 is more than the 3 posterior draws"):
+        ensemble.parameter_sets(big)
+
+
+def test_finished_runs_are_released(observed):
+    """Calibration runs thousands of models in one process: none may stay referenced after its run."""
+    import gc
+
+    import mesa
+
+    from sim.ensemble import run_replicate
+    from sim.model import AdoptionModel
+
+    cfg = load_config(["population=tiny", "timeline.end=2017-03"])
+    for rep in range(2):
+        run_replicate(cfg, observed, rep)
+    gc.collect()
+    assert not any(isinstance(m, AdoptionModel) for m in mesa.Agent._ids)
+    assert not any(isinstance(o, AdoptionModel) for o in gc.get_objects())
