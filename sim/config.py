@@ -166,6 +166,10 @@ class EnsembleConfig:
     n_reps: int = _f(1, 100000, "stochastic replicates per parameter draw")
     n_jobs: int = _f(1, 256, "worker processes")
     n_draws: int = _f(0, 100000, "posterior draws (0 = the point parameters in params)")
+    p_tolerance: float = _d(
+        0.0, 0.0, 0.5, "add runs until every national/tier P(target met) has a 95 % half-width below this (0 = off)"
+    )
+    max_runs: int = _d(2000, 1, 1000000, "most runs the p_tolerance loop may reach")
 
 
 @dataclass

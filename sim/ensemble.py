@@ -7,6 +7,7 @@ same seed see the same random numbers (common random numbers).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import time
@@ -168,8 +169,20 @@ class EnsembleResult:
         return targets_table(self.indicators(), self.dates, t, self.cfg.scenario.name, extra)
 
 
+def mc_halfwidth(table: pd.DataFrame) -> float:
+    """Largest 95 % half-width of P(target met) over the national, ministries and localities rows."""
+    rows = table[table["scope"].isin(("national", "ministries", "localities"))]
+    return float(((rows["p_met_hi"] - rows["p_met_lo"]) / 2).max()) if len(rows) else 0.0
+
+
 def run_ensemble(cfg: RunConfig, observed: ObservedData | None = None, progress: bool = True) -> EnsembleResult:
     """Run ``n_reps`` replicates for each parameter set, on ``n_jobs`` processes.
+
+    With ``ensemble.p_tolerance > 0`` the ensemble grows in batches (``n_draws`` more posterior
+    draws, or ``n_reps`` more replicates at point values) until every national and tier
+    probability of meeting a target has a 95 % Jeffreys half-width at or below the tolerance, the
+    posterior draws run out, or ``ensemble.max_runs`` is reached. Batches are deterministic, so
+    the same config and seed give the same ensemble.
 
     Args:
         cfg: validated run config.
@@ -184,11 +197,51 @@ def run_ensemble(cfg: RunConfig, observed: ObservedData | None = None, progress:
 
     select_provinces(observed.provinces, cfg.population.provinces)  # fail before any process starts
     build_levers(cfg)
-    jobs = [
-        (cfg, observed, d * cfg.ensemble.n_reps + r, d, values)
-        for d, values in enumerate(parameter_sets(cfg))
-        for r in range(cfg.ensemble.n_reps)
+    e = cfg.ensemble
+    sets = parameter_sets(cfg)
+    results = _run_jobs(cfg, observed, _jobs(cfg, observed, sets, 0, e.n_reps), progress)
+    ens = EnsembleResult(cfg, results)
+    if e.p_tolerance <= 0:
+        return ens
+    pool = parameter_sets(dataclasses.replace(cfg, ensemble=dataclasses.replace(e, n_draws=_n_available(cfg))))
+    n_sets, n_reps = len(sets), e.n_reps
+    while (hw := mc_halfwidth(ens.targets(observed))) > e.p_tolerance:
+        if e.n_draws > 0 and n_sets < len(pool) and len(results) + e.n_reps <= e.max_runs:
+            batch = pool[n_sets : n_sets + e.n_draws]
+            results += _run_jobs(cfg, observed, _jobs(cfg, observed, batch, n_sets, e.n_reps), progress)
+            n_sets += len(batch)
+        elif e.n_draws == 0 and len(results) + e.n_reps <= e.max_runs:
+            results += _run_jobs(cfg, observed, _jobs(cfg, observed, sets, 0, e.n_reps, first_rep=n_reps), progress)
+            n_reps += e.n_reps
+        else:
+            log.warning("p_tolerance %.3g not reached: half-width %.3g after %d runs", e.p_tolerance, hw, len(results))
+            break
+        log.info("Monte-Carlo half-width %.3g > %.3g: %d runs now", hw, e.p_tolerance, len(results))
+        grown = dataclasses.replace(e, n_draws=n_sets if e.n_draws else 0, n_reps=n_reps if not e.n_draws else e.n_reps)
+        ens = EnsembleResult(dataclasses.replace(cfg, ensemble=grown), results)
+    return ens
+
+
+def _n_available(cfg: RunConfig) -> int:
+    """Posterior draws in the params file (0 without one)."""
+    if cfg.ensemble.n_draws == 0:
+        return 0
+    return len(read_draws(CONF_DIR / "params" / cfg.params.posterior_file))
+
+
+def _jobs(cfg, observed, sets, first_draw: int, n_reps: int, first_rep: int = 0) -> list[tuple]:
+    """Jobs ``(cfg, observed, replicate, draw, values)``: replicate ``r`` of draw ``d`` uses the
+    random streams of global replicate ``d * n_reps + r`` (point values: ``r``)."""
+    per = cfg.ensemble.n_reps
+    return [
+        (cfg, observed, (first_draw + i) * per + first_rep + r if cfg.ensemble.n_draws else first_rep + r, first_draw + i, v)
+        for i, v in enumerate(sets)
+        for r in range(n_reps)
     ]
+
+
+def _run_jobs(cfg: RunConfig, observed, jobs: list[tuple], progress: bool) -> list[RunResult]:
+    """Run jobs serially or on ``ensemble.n_jobs`` spawned processes; results in job order."""
     t0 = time.perf_counter()
     if len(jobs) == 1 or cfg.ensemble.n_jobs == 1:
         results = []
@@ -196,13 +249,13 @@ def run_ensemble(cfg: RunConfig, observed: ObservedData | None = None, progress:
             results.append(run_replicate(c, o, rep, d, prm, progress=progress and len(jobs) == 1))
             if progress and len(jobs) > 1:
                 log.info("replicate %d/%d done (%.1f s)", i + 1, len(jobs), time.perf_counter() - t0)
-        return EnsembleResult(cfg, results)
+        return results
     ctx = multiprocessing.get_context("spawn")
     out: dict[int, RunResult] = {}
     with ProcessPoolExecutor(max_workers=min(cfg.ensemble.n_jobs, len(jobs)), mp_context=ctx) as pool:
-        futures = {pool.submit(_job, job): job[2] for job in jobs}
+        futures = {pool.submit(_job, job): i for i, job in enumerate(jobs)}
         for fut in as_completed(futures):
             out[futures[fut]] = fut.result()
             if progress:
                 log.info("replicate %d/%d done (%.1f s)", len(out), len(jobs), time.perf_counter() - t0)
-    return EnsembleResult(cfg, [out[k] for k in sorted(out)])
+    return [out[k] for k in sorted(out)]
