@@ -110,6 +110,10 @@ class AdoptionModel(mesa.Model):
         self.adopter_share = np.zeros((n_prov, N_STRATA))
         years = self.timeline.decimal_year(np.arange(self.timeline.n_months))
         self.trend_logits = baseline_logits(d, years, z)
+        self.trend_values = {  # the same trends evaluated without lever shifts, (T, P) each
+            name: getattr(d, name).lo + (getattr(d, name).hi - getattr(d, name).lo) / (1.0 + np.exp(-x))
+            for name, x in self.trend_logits.items()
+        }
         self.electricity_gaps = electricity_gaps(
             table["hh_electricity_2016"].to_numpy(float),
             weights,

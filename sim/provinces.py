@@ -115,11 +115,13 @@ class Province(mesa.Agent):
     def trend(self, name: str, shift_key: str | tuple[str, ...] | None = None, extra: float = 0.0) -> float:
         """This month's value of trend ``name`` (``conf/drivers``), with the levers' logit shifts
         (``shift_key``: one key of ``SHIFT_KEYS`` or several, summed; default ``name``) and ``extra``."""
-        spec = getattr(self.model.cfg.drivers, name)
-        x = self.model.trend_logits[name][self.model.t, self.index]
+        x = extra
         for key in (shift_key,) if isinstance(shift_key, str) else shift_key or (name,):
             x = x + self.shift[key]
-        x = x + extra
+        if x == 0.0:  # no lever acts on it: the tabulated baseline value
+            return float(self.model.trend_values[name][self.model.t, self.index])
+        spec = getattr(self.model.cfg.drivers, name)
+        x = x + self.model.trend_logits[name][self.model.t, self.index]
         return spec.lo + (spec.hi - spec.lo) / (1.0 + math.exp(-max(min(x, 700.0), -700.0)))
 
     def update_infrastructure(self) -> None:
