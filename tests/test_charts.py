@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import unicodedata
 import warnings
 
 import numpy as np
@@ -67,5 +68,108 @@ def test_every_chart_renders_without_missing_glyphs(summary, observed, lang):
         for fig in figs:
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=60, bbox_inches="tight")
+            assert buf.tell() > 5_000
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+
+
+def test_formats_follow_each_language():
+    from sim.reporting import formats as f
+
+    assert f.percent(0.705, "vi", 1) == "70,5 %" and f.percent(0.705, "en", 1) == "70.5 %"
+    assert f.number(1234.5, "vi", 1) == "1.234,5" and f.number(1234.5, "en", 1) == "1,234.5"
+    assert f.integer(1234567, "vi") == "1.234.567" and f.integer(1234567, "en") == "1,234,567"
+    assert f.money_vnd(1.234e12, "vi") == "1.234 tỷ đồng" and f.money_vnd(1.234e12, "en") == "VND 1,234 billion"
+    assert f.money_vnd(1.234e12, "vi", 1, unit="trillion") == "1,2 nghìn tỷ đồng"
+    assert f.money_vnd(2.5e12, "en", 1, unit="trillion") == "VND 2.5 trillion"
+    assert f.month("2025-12", "vi") == "12/2025" and f.month("2025-12", "vi", long=True) == "tháng 12/2025"
+    assert f.month("2025-07", "en") == "Jul 2025"
+    assert f.points(3.21, "vi") == "+3,2 điểm %" and f.points(-1.25, "en", 2) == "−1.25 pp"
+    assert f.percent(float("nan"), "vi") == "–"
+    for text in (f.month("2025-12", "vi", long=True), f.money_vnd(5e12, "vi")):
+        assert unicodedata.is_normalized("NFC", text)
+
+
+@pytest.mark.parametrize("bad", [("month", "2025-13"), ("month", "2025/12"), ("lang", "fr"), ("unit", "million")])
+def test_formats_reject_bad_input_with_one_line(bad):
+    from sim.errors import SimInputError
+    from sim.reporting import formats as f
+
+    with pytest.raises(SimInputError) as err:
+        {"month": lambda: f.month(bad[1], "vi"), "lang": lambda: f.percent(0.5, bad[1])}.get(
+            bad[0], lambda: f.money_vnd(1e9, "vi", unit=bad[1])
+        )()
+    assert "\n" not in str(err.value) and "allowed" in str(err.value)
+
+
+def test_labels_exist_in_both_languages_and_are_nfc():
+    assert set(LABELS["en"]) == set(LABELS["vi"])
+    assert all(unicodedata.is_normalized("NFC", v) for v in LABELS["vi"].values())
+
+
+def test_merged_outline_drops_only_edges_inside_a_group():
+    from sim.reporting.maps import outline_segments
+
+    left = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], float)
+    right = left + [1, 0]  # shares the edge x = 1 with left
+    rings = {"a": [left], "b": [right]}
+    assert len(outline_segments(rings, {"a": "a", "b": "b"})) == 7  # 8 edges, the shared one once
+    assert len(outline_segments(rings, {"a": "g", "b": "g"})) == 6  # merged: the shared edge is gone
+
+
+def test_every_map_polygon_belongs_to_a_province_and_the_attribution_is_the_licence_text(observed):
+    from sim.reporting.maps import attribution, boundaries
+
+    assert set(boundaries()) == set(observed.provinces.index)
+    assert "Open Development Mekong" in attribution("en") and "CC BY-SA 4.0" in attribution("vi")
+
+
+@pytest.fixture(scope="module")
+def briefing_tables(summary, observed):
+    """Stage shares added to the synthetic summary, and a two-scenario comparison table."""
+    from sim.results import P34_PREFIX, STAGES
+
+    scopes = [*observed.provinces.index, *(P34_PREFIX + c for c in observed.provinces_2025.index)]
+    rows = []
+    for i, scope in enumerate(scopes):
+        full = 0.2 + 0.6 * i / len(scopes)
+        shares = {"full_online_ytd": full, **{f"stage_{s}_ytd": (1 - full) / 6 for s in STAGES[1:]}}
+        for name, v in shares.items():
+            rows.append(("s", f"share_dossiers_{name}", scope, "2025-12", v, v, v, v, v, v))
+    extra = pd.DataFrame(rows, columns=summary.columns)
+    full = pd.concat([summary[summary.scope.isin(["ministries", "localities", "national"])], extra])
+    comp = pd.DataFrame(
+        [
+            (s, scope, "2025-12", th, m + g, p, max(p - 0.2, 0), min(p + 0.2, 1), 100 * g, c)
+            for s, g, p, c in (("baseline", 0.0, 0.1, 0.0), ("fees", 0.04, 0.5, 2.4e12))
+            for scope, th, m in (("ministries", 0.85, 0.6), ("localities", 0.7, 0.45), ("national", 0.8, 0.5))
+        ],
+        columns=["scenario", "scope", "deadline", "threshold", "median_share", "p_met", "p_met_lo", "p_met_hi"]
+        + ["gain_pp", "cost_vnd_central"],
+    )
+    return full, comp
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_briefing_charts_render_in_both_languages(briefing_tables, summary, observed, lang):
+    from sim.reporting import briefing
+
+    full, comp = briefing_tables
+    meta = {"scenario": "baseline", "n_runs": 2, "n_draws": 0, "scale": 20000.0}
+    figs = briefing.province_figures(full, observed, meta, lang, "2025-12", 0.7)
+    assert set(figs) == {"map_provinces63", "map_provinces34", "bottlenecks_provinces63", "bottlenecks_provinces34"}
+    fan = summary[summary.indicator == "share_dossiers_full_online"]
+    fan = pd.concat([fan.assign(scenario="baseline"), fan.assign(scenario="fees", q50=fan.q50 + 0.05)])
+    targets = comp.drop_duplicates("scope")[["scope", "threshold", "deadline"]]
+    figs["fan"] = briefing.scenario_fan_chart(fan, targets, ["baseline", "fees"], lang)
+    figs["comparison"] = briefing.comparison_chart(comp, "baseline", lang)
+    texts = [t.get_text() for fig in figs.values() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    attributions = [t for t in texts if "Open Development Mekong" in t]
+    assert len(attributions) == 2  # one on each map
+    assert any(("20.000" if lang == "vi" else "20,000") in t for t in texts)  # scale in the language's format
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for fig in figs.values():
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=50, bbox_inches="tight")
             assert buf.tell() > 5_000
     assert not [w for w in caught if "missing from font" in str(w.message)]

@@ -1,8 +1,8 @@
 """Number, money and date formats for briefings in English and Vietnamese.
 
-Vietnamese usage (TCVN and the style of government reports): decimal comma, point as the
-thousands separator, a space before the percent sign, money in "tỷ đồng" (10^9 VND) or
-"nghìn tỷ đồng" (10^12 VND), months as "12/2025" or "tháng 12/2025". English: decimal point,
+Vietnamese usage (the style of government reports): decimal comma, point as the thousands
+separator, a space before the percent sign, money in "tỷ đồng" (10^9 VND) or "nghìn tỷ đồng"
+(10^12 VND), months as "12/2025" or "tháng 12/2025". English: decimal point,
 comma thousands, "70.5 %", "VND 1,234 billion", "Dec 2025". Every string is NFC.
 """
 
@@ -60,26 +60,27 @@ def points(x: float, lang: str, digits: int = 1) -> str:
     return _nfc(sign + number(abs(x), lang, digits) + unit)
 
 
-def money_vnd(vnd: float, lang: str, digits: int = 0) -> str:
+def money_vnd(vnd: float, lang: str, digits: int = 0, unit: str = "billion") -> str:
     """An amount in VND in briefing units.
 
-    Below 10^12 VND: billions ("tỷ đồng" / "VND ... billion"); from 10^12: trillions ("nghìn tỷ
-    đồng" / "VND ... trillion"). Example: ``1.234e12`` -> ``"1,2 nghìn tỷ đồng"`` with one digit.
+    Example: ``1.234e12`` -> ``"1.234 tỷ đồng"`` (vi) / ``"VND 1,234 billion"`` (en); with
+    ``unit="trillion"`` and one digit ``"1,2 nghìn tỷ đồng"`` / ``"VND 1.2 trillion"``.
 
     Args:
         vnd: amount in VND.
         lang: ``en`` or ``vi``.
         digits: decimals shown.
+        unit: ``billion`` (10^9 VND, "tỷ đồng") or ``trillion`` (10^12 VND, "nghìn tỷ đồng").
     """
+    units = {"billion": (1e9, "tỷ đồng"), "trillion": (1e12, "nghìn tỷ đồng")}
+    if unit not in units:
+        raise SimInputError(f"unit: '{unit}' is not allowed; allowed: billion, trillion")
     if vnd is None or (isinstance(vnd, float) and math.isnan(vnd)):
         return "–"
-    if abs(vnd) >= 1e12:
-        value, unit_vi, unit_en = vnd / 1e12, "nghìn tỷ đồng", "trillion"
-    else:
-        value, unit_vi, unit_en = vnd / 1e9, "tỷ đồng", "billion"
+    size, unit_vi = units[unit]
     if lang == "vi":
-        return _nfc(f"{number(value, lang, digits)} {unit_vi}")
-    return f"VND {number(value, lang, digits)} {unit_en}"
+        return _nfc(f"{number(vnd / size, lang, digits)} {unit_vi}")
+    return f"VND {number(vnd / size, lang, digits)} {unit}"
 
 
 def month(ym: str, lang: str, long: bool = False) -> str:
