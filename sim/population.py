@@ -13,6 +13,7 @@ intact.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -100,6 +101,7 @@ def synthesize(sizes: np.ndarray, cfg: PopulationConfig, rng_seed: int, replicat
     province = np.repeat((cells // (N_STRATA * N_AGES)).astype(np.uint8), by_age)
     stratum = np.repeat(((cells // N_AGES) % N_STRATA).astype(np.uint8), by_age)
     age = np.repeat((cells % N_AGES).astype(np.uint8), by_age)
+    cell_start = np.concatenate([[0], np.cumsum(by_age)]).astype(np.int64)
     arrays = {k: np.empty(n, np.uint8) for k in ("skill", "trust")}
     arrays.update({k: np.empty(n, np.uint16) for k in ("u_infra", "u_device", "u_aware", "u_eid")})
     streams = (
@@ -112,12 +114,12 @@ def synthesize(sizes: np.ndarray, cfg: PopulationConfig, rng_seed: int, replicat
     )
     keys = np.array([stream_key(rng_seed, replicate, s) for s in streams], np.uint64)
     shift = np.array([cfg.skill_shift_urban, 0.0, cfg.skill_shift_remote])
+    medians = np.clip(shift[:, None] + np.asarray(cfg.skill_median_by_age, np.float64)[None, :], 0.01, 0.99)
+    skill_cuts = np.stack([logit_logistic_cuts(m, cfg.skill_sd_logit) for m in medians.ravel()])
     fill_citizens(
-        stratum,
-        age,
-        np.asarray(cfg.skill_median_by_age, np.float64),
-        shift,
-        cfg.skill_sd_logit,
+        cell_start,
+        skill_cuts,
+        logit_logistic_cuts(0.5, 1.0),
         keys,
         arrays["skill"],
         arrays["trust"],
@@ -126,7 +128,6 @@ def synthesize(sizes: np.ndarray, cfg: PopulationConfig, rng_seed: int, replicat
         arrays["u_aware"],
         arrays["u_eid"],
     )
-    cell_start = np.concatenate([[0], np.cumsum(by_age)]).astype(np.int64)
     return Population(
         province=province,
         stratum=stratum,
@@ -137,6 +138,27 @@ def synthesize(sizes: np.ndarray, cfg: PopulationConfig, rng_seed: int, replicat
         scale=cfg.scale,
         **arrays,
     )
+
+
+def logit_logistic_cuts(median: float, sd_logit: float) -> np.ndarray:
+    """Cut points that turn one uniform into a 0-255 score with a logit-logistic distribution.
+
+    The score is ``min(255, int(256 x))`` with ``x = sigmoid(logit(median) + c L)``, ``L`` a standard
+    logistic variate and ``c = sd_logit * sqrt(3) / pi`` (so the logit-scale standard deviation is
+    ``sd_logit``). Since ``x`` rises with the uniform ``u`` behind ``L = log(u / (1 - u))``, the score
+    is the number of cut points ``u_k`` (where ``x = k / 256``, ``k = 1..255``) at or below ``u``.
+
+    Returns:
+        ``(256,)`` float64: ``u_1 .. u_255`` (non-decreasing, in [0, 1]) then +inf.
+    """
+    x = np.arange(1, 256) / 256.0
+    odds = (1.0 - x) / x * median / (1.0 - median)  # ((1 - u) / u) ** c at x = k / 256
+    c = sd_logit * math.sqrt(3.0) / math.pi
+    if c == 0.0:  # no spread: every score is int(256 * median)
+        cuts = np.where(x <= median, 0.0, np.inf)
+    else:
+        cuts = 1.0 / (1.0 + odds ** (1.0 / c))
+    return np.append(cuts, np.inf)
 
 
 def split_ages(sizes: np.ndarray, shares: np.ndarray) -> np.ndarray:

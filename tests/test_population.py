@@ -76,3 +76,22 @@ def test_last_use_tallies_match_a_recount_of_the_citizens(observed):
         np.testing.assert_array_equal(model.hist_use, _recount(model.pop, n_prov, n_bins, False))
         np.testing.assert_array_equal(model.hist_adopt, _recount(model.pop, n_prov, n_bins, True))
     assert model.recorder.dossiers[0].sum() > 0.5 * model.adults.sum()  # most adults had a need in month 0
+
+
+def test_cut_points_reproduce_the_logit_logistic_score():
+    """A score read from the cut points equals ``min(255, int(256 x))`` with
+    ``x = sigmoid(logit(m) + c log(u / (1 - u)))`` computed directly, for uniforms on a fine grid
+    and at several medians and spreads (including no spread)."""
+    from sim.population import logit_logistic_cuts
+
+    u = (np.arange(200_001) + 0.5) / 200_001
+    for m, sd in ((0.5, 1.0), (0.2, 1.0), (0.62, 2.5), (0.45, 0.0)):
+        cuts = logit_logistic_cuts(m, sd)
+        assert cuts.shape == (256,) and np.all(cuts[1:] >= cuts[:-1]) and np.isinf(cuts[255])
+        c = sd * np.sqrt(3.0) / np.pi
+        x = 1.0 / (1.0 + (1.0 - m) / m * ((1.0 - u) / u) ** c)
+        direct = np.minimum(255, (x * 256.0).astype(int))
+        from_cuts = np.searchsorted(cuts, u, side="right")
+        mismatch = np.flatnonzero(direct != from_cuts)
+        # only a uniform within rounding of a cut point may land on the other side
+        assert mismatch.size <= 2, (m, sd, mismatch[:5])

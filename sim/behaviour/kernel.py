@@ -13,14 +13,13 @@ the number of threads.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 from numba import njit, prange
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from sim.behaviour.adoption import decide
-from sim.rng import uniform
+from sim.rng import GAMMA, mix64, uniform
 
 N_CHUNKS = 16
 WORD = 64
@@ -241,36 +240,60 @@ def _reduce_segments(n_prov, seg_cell, seg_tally, seg_use, seg_adopt, seg_new):
     return tally, use_leave, adopt_leave, new_users
 
 
-@njit(parallel=True, cache=True)
-def fill_citizens(
-    stratum, age, skill_median, skill_shift, skill_sd, keys, skill, trust, u_infra, u_device, u_aware, u_eid
-):
-    """Draw each citizen's skill, trust and fixed ranks (synthesis).
+@njit(inline="always", cache=True)
+def _count_cuts(cuts, u):
+    """Number of the 255 increasing cut points ``cuts[:255]`` at or below ``u`` (``cuts[255]`` is
+    +inf): an 8-step branch-free binary search, 0..255."""
+    pos = 0
+    step = 128
+    while step > 0:
+        pos += step * (cuts[pos + step - 1] <= u)
+        step //= 2
+    return pos
 
-    Skill and trust are logit-logistic: ``sigmoid(logit(median) + c * L)`` with ``L`` a standard
-    logistic variate (``log(u / (1 - u))``, one uniform) and ``c = sd * sqrt(3) / pi`` so that the
-    spread on the logit scale has standard deviation ``sd`` (1 for trust, median 0.5). Ranks are
-    counter-based uniforms scaled to 0..65535.
+
+@njit(inline="always", cache=True)
+def _rank16(key, i):
+    """``int(uniform(key, i) * 65536)``, exactly: the top 16 bits of the same 64-bit draw."""
+    return mix64(key + (np.uint64(i) + np.uint64(1)) * GAMMA) >> np.uint64(48)
+
+
+@njit(parallel=True, cache=True)
+def fill_citizens(cell_start, skill_cuts, trust_cuts, keys, skill, trust, u_infra, u_device, u_aware, u_eid):
+    """Draw each citizen's skill, trust and fixed ranks (synthesis), cell by cell.
+
+    Skill and trust (0-255) are the number of a cell type's cut points at or below one uniform:
+    ``skill_cuts[stratum * 4 + age]`` (``(12, 256)``) and ``trust_cuts`` (``(256,)``) hold the
+    quantiles of the logit-logistic distribution at ``k / 256`` (see
+    :func:`sim.population.logit_logistic_cuts`), so no power is computed per citizen. Ranks are the
+    top 16 bits of a counter-based draw (0..65535).
 
     Args:
+        cell_start: first row of each (province, stratum, age) cell, ``(C + 1,)`` int64.
         keys: uint64 keys ``(skill, trust, infra, device, aware, eid)``.
+        skill, trust: ``(N,)`` uint8 outputs; u_infra, u_device, u_aware, u_eid: ``(N,)`` uint16 outputs.
     """
-    n = stratum.size
+    n = cell_start[-1]
     size = (n + N_CHUNKS - 1) // N_CHUNKS
-    c_skill = skill_sd * math.sqrt(3.0) / math.pi
-    c_trust = math.sqrt(3.0) / math.pi
     for c in prange(N_CHUNKS):
-        for i in range(c * size, min(n, (c + 1) * size)):
-            m = min(max(skill_median[age[i]] + skill_shift[stratum[i]], 0.01), 0.99)
-            u = min(max(uniform(keys[0], i), 1e-12), 1.0 - 1e-12)
-            x = 1.0 / (1.0 + (1.0 - m) / m * ((1.0 - u) / u) ** c_skill)
-            skill[i] = min(255, int(x * 256.0))
-            u = min(max(uniform(keys[1], i), 1e-12), 1.0 - 1e-12)
-            trust[i] = min(255, int(256.0 / (1.0 + ((1.0 - u) / u) ** c_trust)))
-            u_infra[i] = int(uniform(keys[2], i) * 65536.0)
-            u_device[i] = int(uniform(keys[3], i) * 65536.0)
-            u_aware[i] = int(uniform(keys[4], i) * 65536.0)
-            u_eid[i] = int(uniform(keys[5], i) * 65536.0)
+        lo, hi = min(n, c * size), min(n, (c + 1) * size)
+        if lo >= hi:
+            continue
+        cell = _first_cell(cell_start, lo)
+        i = lo
+        while i < hi:
+            end = min(cell_start[cell + 1], hi)
+            cuts = skill_cuts[cell % (N_STRATA * N_AGES)]
+            for j in range(i, end):
+                skill[j] = _count_cuts(cuts, uniform(keys[0], j))
+                trust[j] = _count_cuts(trust_cuts, uniform(keys[1], j))
+            for j in range(i, end):  # no table look-up: the compiler vectorizes this loop
+                u_infra[j] = _rank16(keys[2], j)
+                u_device[j] = _rank16(keys[3], j)
+                u_aware[j] = _rank16(keys[4], j)
+                u_eid[j] = _rank16(keys[5], j)
+            i = end
+            cell += 1
 
 
 @njit(parallel=True, cache=True)
