@@ -145,3 +145,17 @@ def test_invalid_lever_in_a_scenario_stops_the_cli_with_one_line(tmp_path):
     assert "(electricity lever)" in err[0]
     assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
     assert not (out / "summary.csv").exists() and not (out / "costs.csv").exists()
+
+
+def test_a_scenario_gives_identical_numbers_serial_or_parallel(observed):
+    overrides = [
+        "population=tiny",
+        "scenario=government_plan",
+        "ensemble.n_reps=2",
+        "timeline.start=2024-06",
+        "timeline.end=2025-06",
+    ]
+    serial = sim.run(load_config([*overrides, "ensemble.n_jobs=1"]), observed).indicators()
+    parallel = sim.run(load_config([*overrides, "ensemble.n_jobs=2"]), observed).indicators()
+    assert serial.keys() == parallel.keys()
+    assert all(np.array_equal(serial[k], parallel[k], equal_nan=True) for k in serial)
