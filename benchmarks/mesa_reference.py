@@ -12,6 +12,7 @@ agree within statistical tolerance.
 from __future__ import annotations
 
 import math
+import time
 
 import mesa
 import numpy as np
@@ -128,17 +129,27 @@ class ReferenceModel(mesa.Model):
         self.adults = base.adults
         self.month = 0
         self.history: list[tuple[int, int]] = []
+        self.citizen_seconds = 0.0
 
     def step(self) -> None:
-        """One month: provinces move (in the base model), then every citizen steps."""
+        """One month: provinces move (in the base model), then every citizen steps.
+
+        ``citizen_seconds`` accumulates the time spent on the citizens alone (their step and the
+        adopter shares they sense), the part the fast kernel replaces; the provinces are the same
+        code in both models.
+        """
         base = self.base
         base.t = self.month  # provinces read their trends at the base model's month
+        t0 = time.perf_counter()
         base.adopter_share = self.adopter_share()
+        self.citizen_seconds += time.perf_counter() - t0
         for prov in base.provinces:
             prov.step()
         self.env = base.month_env()
         self.tally = np.zeros((self.n_prov, 2, 7), np.int64)
+        t0 = time.perf_counter()
         self.citizens.do("step")
+        self.citizen_seconds += time.perf_counter() - t0
         self.history.append((int(self.tally[:, :, FULL].sum()), int(self.tally.sum())))
         self.month += 1
 

@@ -95,3 +95,46 @@ def test_cut_points_reproduce_the_logit_logistic_score():
         mismatch = np.flatnonzero(direct != from_cuts)
         # only a uniform within rounding of a cut point may land on the other side
         assert mismatch.size <= 2, (m, sd, mismatch[:5])
+
+
+def test_kernel_gives_the_same_month_on_one_or_two_threads_and_serially(observed):
+    """Needs and tallies are keyed by citizen index and summed per fixed segment, so the parallel
+    kernel on 1 or 2 threads and the serial kernel must return identical tallies and citizen state
+    (compared over three months from the same start)."""
+    import math
+
+    import numba
+
+    from sim.behaviour import kernel
+    from sim.model import MONTH_STREAMS, AdoptionModel
+    from sim.rng import stream_key
+
+    model = AdoptionModel(load_config(["population=small", "params.need_rate_per_year=6"]), observed)
+    pop = model.pop
+    env = model.month_env().as_tuple()
+    p_need = -math.expm1(-6.0 / 12.0)
+    outcomes = []
+    for run in ("serial", 1, 2):
+        flags, last = pop.flags.copy(), pop.last_online.copy()
+        arrays = (pop.cell_start, pop.skill, pop.trust, flags, last, pop.u_infra, pop.u_device, pop.u_aware, pop.u_eid)
+        tallies = []
+        for t in range(3):
+            keys = np.array([stream_key(5, 0, s, t) for s in MONTH_STREAMS], np.uint64)
+            if run == "serial":
+                out = kernel._step_serial(arrays, keys, t, p_need, env, model.param_tuple, t + 1)
+            else:
+                before = numba.get_num_threads()
+                numba.set_num_threads(min(run, numba.config.NUMBA_NUM_THREADS))
+                try:
+                    out = kernel._step_parallel(arrays, keys, t, p_need, env, model.param_tuple, t + 1)
+                finally:
+                    numba.set_num_threads(before)
+            tallies.append(out)
+        outcomes.append((tallies, flags, last))
+    assert outcomes[0][0][0][0].sum() > 0.3 * model.adults.sum()  # the months did something
+    for other in outcomes[1:]:
+        for a, b in zip(outcomes[0][0], other[0], strict=True):
+            for x, y in zip(a, b, strict=True):
+                np.testing.assert_array_equal(x, y)
+        np.testing.assert_array_equal(outcomes[0][1], other[1])
+        np.testing.assert_array_equal(outcomes[0][2], other[2])
