@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import logging
 import math
 import weakref
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -31,8 +30,8 @@ import pandas as pd
 
 from sim.config import from_dict
 from sim.errors import SimInputError
-from sim.observed import PROVINCE_CODES, SEEDS_DIR
 from sim.levers.quantities import province_facts
+from sim.observed import PROVINCE_CODES, SEEDS_DIR
 from sim.rng import Stream, generator
 from sim.timeline import parse_ym
 
@@ -40,8 +39,6 @@ if TYPE_CHECKING:
     from sim.config import RunConfig
     from sim.model import AdoptionModel
     from sim.observed import ObservedData
-
-log = logging.getLogger(__name__)
 
 STRATA = ("urban", "rural", "remote")
 TIERS = ("ministries", "localities")
