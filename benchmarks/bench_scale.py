@@ -257,12 +257,16 @@ def print_tables(rows: list[tuple[list[dict], dict | None]], fl: dict) -> None:
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for runs, pair in rows:
-        speed = f"{pair['mesa_ns'] / pair['fast_ns']:.0f}x / {pair['mesa_citizen_ns'] / pair['fast_citizen_ns']:.0f}x"
+        speed = "-"
+        if pair:
+            speed = (
+                f"{pair['mesa_ns'] / pair['fast_ns']:.0f}x / {pair['mesa_citizen_ns'] / pair['fast_citizen_ns']:.0f}x"
+            )
         ns = [r["ns_per_agent_step"] for r in runs]
         print(
             f"| {runs[0]['n']:,} | {spread([r['s_per_step'] for r in runs], '.3f')} | {spread(ns, '.2f')} "
             f"| {spread([r['citizen_ns_per_agent_step'] for r in runs], '.2f')} | {runs[0]['bytes_per_agent']:.1f} "
-            f"| {max(r['peak_rss_mb'] for r in runs):.0f} | {speed if pair else '-'} "
+            f"| {max(r['peak_rss_mb'] for r in runs):.0f} | {speed} "
             f"| {spread([x / floor_ns for x in ns], '.1f')} |"
         )
     pairs = [pair for _, pair in rows if pair]
@@ -305,7 +309,7 @@ def main() -> None:
         runs = [in_subprocess("fast", size, args.months) for _ in range(max(1, args.repeat))]
         pair = in_subprocess("pair", size, args.months) if size in mesa_sizes else None
         rows.append((runs, pair))
-        print(f"done N={runs[0]['n']:,}", file=sys.stderr, flush=True)
+        print(json.dumps({"runs": runs, "pair": pair}), file=sys.stderr, flush=True)  # raw figures
     print_tables(rows, in_subprocess("floor", rows[0][0][0]["bytes_per_agent"], 0))
 
 
