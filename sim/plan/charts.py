@@ -1,0 +1,170 @@
+"""Planner charts in English and Vietnamese: the budget-vs-probability frontier, the chosen plan's
+fan chart against the baseline, and per-province probabilities on a map.
+
+Each function takes tidy tables and returns a matplotlib ``Figure`` (no pyplot state).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from sim.reporting.formats import month, number, percent
+from sim.reporting.style import COLORS, style
+
+LABELS = {  # chart sentences in two languages
+    "en": {
+        "title_frontier": "Budget vs probability of meeting every target by {deadline}",
+        "x_cost": "Central cost of the plan up to the deadline (trillion VND; bar: low-high cost range)",
+        "y_p": "Probability that every target is met",
+        "frontier": "Best plan found for each budget",
+        "robust": "Costs {factor} higher: the plan the budget then buys",
+        "required": "Required probability {p}",
+        "note_frontier": "Targets: {targets}. Vertical bars: 95 % Jeffreys interval (Monte-Carlo error) over {n} runs at 1 agent = {scale} people{draws}. Labels: share of the budget.",  # noqa: E501
+        "draws": ", across {k} posterior parameter draws",
+        "point_values": ", at the point parameter values (no posterior draws)",
+        "title_map": "Probability that local dossiers reach {threshold} fully online by {deadline}, with the plan",
+        "map_value": "P(province's local dossiers fully online ≥ {threshold})",
+        "plan": "plan",
+        "baseline": "baseline",
+    },
+    "vi": {
+        "title_frontier": "Ngân sách và xác suất đạt mọi mục tiêu vào {deadline}",
+        "x_cost": "Chi phí trung tâm của phương án đến hạn (nghìn tỷ đồng; vạch: khoảng chi phí thấp-cao)",
+        "y_p": "Xác suất đạt mọi mục tiêu",
+        "frontier": "Phương án tốt nhất tìm được cho mỗi mức ngân sách",
+        "robust": "Chi phí cao hơn {factor}: phương án ngân sách khi đó mua được",
+        "required": "Xác suất yêu cầu {p}",
+        "note_frontier": "Mục tiêu: {targets}. Vạch dọc: khoảng Jeffreys 95 % (sai số Monte-Carlo) trên {n} lần mô phỏng, 1 tác tử = {scale} người{draws}. Nhãn: tỷ lệ của ngân sách.",  # noqa: E501
+        "draws": ", trên {k} bộ tham số rút từ phân phối hậu nghiệm",
+        "point_values": ", tại giá trị tham số điểm (không rút từ phân phối hậu nghiệm)",
+        "title_map": "Xác suất hồ sơ địa phương đạt {threshold} trực tuyến toàn trình vào {deadline}, với phương án",
+        "map_value": "Xác suất tỷ lệ hồ sơ địa phương trực tuyến toàn trình của tỉnh ≥ {threshold}",
+        "plan": "phương án",
+        "baseline": "kịch bản cơ sở",
+    },
+}
+
+
+def text(key: str, lang: str, **fmt) -> str:
+    """Planner label ``key`` in ``lang`` (NFC), formatted with ``fmt``."""
+    value = LABELS[lang][key].format(**fmt) if fmt else LABELS[lang][key]
+    return unicodedata.normalize("NFC", value)
+
+
+def sample_note(meta: dict, lang: str) -> str:
+    """Where the probability's spread comes from: posterior draws or point values."""
+    k = meta.get("n_draws", 0)
+    return text("draws", lang, k=k) if k else text("point_values", lang)
+
+
+def frontier_chart(frontier: pd.DataFrame, meta: dict, lang: str = "en") -> Figure:
+    """P(every target met) against the plan's central cost, one point per budget.
+
+    Args:
+        frontier: ``frontier.csv`` rows: ``label`` (``budget_<fraction>``, ``baseline``,
+            ``costs_x``), ``budget_fraction``, ``cost_vnd_low/central/high`` (VND), ``p_met``,
+            ``p_met_lo``, ``p_met_hi`` (0-1).
+        meta: ``deadline`` (YYYY-MM), ``targets`` (text), ``n_runs``, ``scale``, ``n_draws``,
+            ``cost_factor``, and ``required`` (a probability, min_cost mode) if any.
+        lang: ``en`` or ``vi``.
+    """
+    rows = frontier[frontier["label"].str.startswith("budget_")].sort_values("cost_vnd_central")
+    with style():
+        fig = Figure(figsize=(9, 5.4))
+        ax = fig.subplots()
+        for part, color, marker, name in (
+            (rows, COLORS["localities"], "o", text("frontier", lang)),
+            (
+                frontier[frontier["label"] == "costs_x"],
+                "#555555",
+                "s",
+                text("robust", lang, factor=_factor(meta, lang)),
+            ),
+        ):
+            if part.empty:
+                continue
+            x = part["cost_vnd_central"].to_numpy(float) / 1e12
+            xerr = [x - part["cost_vnd_low"] / 1e12, part["cost_vnd_high"] / 1e12 - x]
+            yerr = [part["p_met"] - part["p_met_lo"], part["p_met_hi"] - part["p_met"]]
+            ax.errorbar(
+                x, part["p_met"], xerr=xerr, yerr=yerr, fmt=marker, color=color, ms=6, capsize=3, lw=1.2, label=name
+            )
+            if marker == "o":
+                ax.plot(x, part["p_met"], color=color, lw=1, alpha=0.6)
+                for xi, yi, f in zip(x, part["p_met"], part["budget_fraction"], strict=True):
+                    ax.annotate(percent(f, lang), (xi, yi), textcoords="offset points", xytext=(6, 6), fontsize=8)
+        if meta.get("required") is not None:
+            ax.axhline(
+                meta["required"],
+                color=COLORS["target"],
+                ls="--",
+                lw=1.2,
+                label=text("required", lang, p=percent(meta["required"], lang)),
+            )
+        ax.set_ylim(-0.03, 1.05)
+        ax.set_xlim(left=0)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, lang, 1)))
+        ax.set_xlabel(text("x_cost", lang))
+        ax.set_ylabel(text("y_p", lang))
+        ax.legend(loc="upper left", fontsize=8)
+        fig.suptitle(text("title_frontier", lang, deadline=month(meta["deadline"], lang)), fontweight="bold")
+        note = text(
+            "note_frontier",
+            lang,
+            targets=meta["targets"],
+            n=meta["n_runs"],
+            scale=number(meta["scale"], lang, 0),
+            draws=sample_note(meta, lang),
+        )
+        fig.text(0.01, -0.02, note, fontsize=7.5, color="#444", va="top", wrap=True)
+        return fig
+
+
+def _factor(meta: dict, lang: str) -> str:
+    return percent(meta.get("cost_factor", 1.5) - 1.0, lang)
+
+
+def plan_fan_chart(summary: pd.DataFrame, targets: pd.DataFrame, lang: str = "en") -> Figure:
+    """Fully-online dossier shares of the plan and the baseline (median, 90 % band) vs the targets.
+
+    Args:
+        summary: ``summary.csv`` rows of both (``scenario`` = ``baseline`` / ``plan``).
+        targets: ``scope, threshold, deadline`` of the dossier targets.
+        lang: ``en`` or ``vi``.
+    """
+    from sim.reporting.briefing import scenario_fan_chart
+
+    rows = summary[summary["indicator"] == "share_dossiers_full_online"].copy()
+    rows["scenario"] = rows["scenario"].map(lambda s: text(s, lang) if s in ("plan", "baseline") else s)
+    return scenario_fan_chart(rows, targets, [text("baseline", lang), text("plan", lang)], lang)
+
+
+def province_map(probabilities: pd.DataFrame, meta: dict, lang: str = "en") -> Figure:
+    """Map of each province's P(local target met) with the plan.
+
+    Args:
+        probabilities: ``province_probabilities.csv`` rows with ``scenario == "plan"``:
+            ``gso_code``, ``p_met`` (0-1), ``threshold``, ``deadline``.
+        meta: run facts for the footer (``scenario``, ``n_runs``, ``scale``, ``n_draws``).
+        lang: ``en`` or ``vi``.
+    """
+    from sim.reporting.maps import choropleth_chart
+
+    values = pd.DataFrame(
+        {"scope": probabilities["gso_code"].astype(str), "value": probabilities["p_met"].astype(float)}
+    )
+    threshold = percent(float(probabilities["threshold"].iloc[0]), lang)
+    deadline = month(str(probabilities["deadline"].iloc[0]), lang)
+    title = text("title_map", lang, threshold=threshold, deadline=deadline)
+    return choropleth_chart(values, meta, lang, None, None, title, text("map_value", lang, threshold=threshold))
+
+
+def finite(x: np.ndarray) -> np.ndarray:
+    """``x`` with NaN replaced by 0 (costs of an empty plan)."""
+    return np.nan_to_num(np.asarray(x, float))
