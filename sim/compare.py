@@ -281,7 +281,10 @@ def write_comparison(runs: list[Run], table: pd.DataFrame, path: Path, baseline:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit code (0 ok, 2 bad input)."""
-    parser = argparse.ArgumentParser(prog="python -m sim.compare", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.compare",
+        description="Compare finished scenario runs: comparison.csv, charts (en, vi) and a manifest in a new folder.",
+    )
     parser.add_argument("runs", nargs="+", help="run folders or multirun folders")
     parser.add_argument("--baseline", default="baseline", help="scenario name of the baseline run (default: baseline)")
     parser.add_argument("--out", default=None, help="new output folder (default: results/comparisons/<time>)")
