@@ -90,18 +90,16 @@ def synthesize(sizes: np.ndarray, cfg: PopulationConfig, rng_seed: int, replicat
     Returns:
         A :class:`Population` sorted by province then stratum.
     """
-    from sim.behaviour.kernel import fill_citizens
+    from sim.behaviour.kernel import fill_cells, fill_citizens
 
     n_prov = sizes.shape[0]
     if n_prov > 255:
         raise ValueError("at most 255 provinces fit the uint8 province index")
     by_age = split_ages(sizes, np.asarray(cfg.age_shares, np.float64)).ravel()
     n = int(by_age.sum())
-    cells = np.arange(by_age.size)
-    province = np.repeat((cells // (N_STRATA * N_AGES)).astype(np.uint8), by_age)
-    stratum = np.repeat(((cells // N_AGES) % N_STRATA).astype(np.uint8), by_age)
-    age = np.repeat((cells % N_AGES).astype(np.uint8), by_age)
     cell_start = np.concatenate([[0], np.cumsum(by_age)]).astype(np.int64)
+    province, stratum, age = (np.empty(n, np.uint8) for _ in range(3))
+    fill_cells(cell_start, province, stratum, age)
     arrays = {k: np.empty(n, np.uint8) for k in ("skill", "trust")}
     arrays.update({k: np.empty(n, np.uint16) for k in ("u_infra", "u_device", "u_aware", "u_eid")})
     streams = (

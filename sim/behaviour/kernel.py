@@ -251,6 +251,17 @@ def _rank16(key, i):
 
 
 @njit(parallel=True, cache=True)
+def fill_cells(cell_start, province, stratum, age):
+    """Write each citizen's province, stratum and age band from its cell (``(N,)`` uint8 outputs;
+    cell ``c`` is province ``c // 12``, stratum ``(c // 4) % 3``, age band ``c % 4``)."""
+    for cell in prange(cell_start.size - 1):
+        lo, hi = cell_start[cell], cell_start[cell + 1]
+        province[lo:hi] = cell // (N_STRATA * N_AGES)
+        stratum[lo:hi] = (cell // N_AGES) % N_STRATA
+        age[lo:hi] = cell % N_AGES
+
+
+@njit(parallel=True, cache=True)
 def fill_citizens(cell_start, skill_cuts, trust_cuts, keys, skill, trust, u_infra, u_device, u_aware, u_eid):
     """Draw each citizen's skill, trust and fixed ranks (synthesis), cell by cell.
 
