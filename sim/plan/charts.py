@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import unicodedata
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -19,7 +18,9 @@ from sim.reporting.style import COLORS, style
 LABELS = {  # chart sentences in two languages
     "en": {
         "title_frontier": "Budget vs probability of meeting every target by {deadline}",
-        "x_cost": "Central cost of the plan up to the deadline (trillion VND; bar: low-high cost range)",
+        "x_cost": "Central cost up to the deadline (trillion VND; bar: low-high range)",
+        "y_median": "Median share reached in the deadline's year (dashed: target)",
+        "budget": "Budget",
         "y_p": "Probability that every target is met",
         "frontier": "Best plan found for each budget",
         "robust": "Costs {factor} higher: the plan the budget then buys",
@@ -34,7 +35,9 @@ LABELS = {  # chart sentences in two languages
     },
     "vi": {
         "title_frontier": "Ngân sách và xác suất đạt mọi mục tiêu vào {deadline}",
-        "x_cost": "Chi phí trung tâm của phương án đến hạn (nghìn tỷ đồng; vạch: khoảng chi phí thấp-cao)",
+        "x_cost": "Chi phí trung tâm đến hạn (nghìn tỷ đồng; vạch: khoảng thấp-cao)",
+        "y_median": "Trung vị tỷ lệ đạt được trong năm đến hạn (nét đứt: mục tiêu)",
+        "budget": "Ngân sách",
         "y_p": "Xác suất đạt mọi mục tiêu",
         "frontier": "Phương án tốt nhất tìm được cho mỗi mức ngân sách",
         "robust": "Chi phí cao hơn {factor}: phương án ngân sách khi đó mua được",
@@ -63,28 +66,26 @@ def sample_note(meta: dict, lang: str) -> str:
 
 
 def frontier_chart(frontier: pd.DataFrame, meta: dict, lang: str = "en") -> Figure:
-    """P(every target met) against the plan's central cost, one point per budget.
+    """Two panels against the plan's central cost, one point per budget: P(every target met) with
+    its 95 % interval, and the median share each target reaches (its threshold dashed).
 
     Args:
         frontier: ``frontier.csv`` rows: ``label`` (``budget_<fraction>``, ``baseline``,
             ``costs_x``), ``budget_fraction``, ``cost_vnd_low/central/high`` (VND), ``p_met``,
-            ``p_met_lo``, ``p_met_hi`` (0-1).
-        meta: ``deadline`` (YYYY-MM), ``targets`` (text), ``n_runs``, ``scale``, ``n_draws``,
-            ``cost_factor``, and ``required`` (a probability, min_cost mode) if any.
+            ``p_met_lo``, ``p_met_hi`` and ``median_<target_id>`` (0-1).
+        meta: ``deadline`` (YYYY-MM), ``targets`` ({target_id: threshold}), ``n_runs``, ``scale``,
+            ``n_draws``, ``cost_factor``, ``budget`` (VND, max_probability mode) and ``required``
+            (a probability, min_cost mode) if any.
         lang: ``en`` or ``vi``.
     """
     rows = frontier[frontier["label"].str.startswith("budget_")].sort_values("cost_vnd_central")
+    robust = frontier[frontier["label"] == "costs_x"]
     with style():
-        fig = Figure(figsize=(9, 5.4))
-        ax = fig.subplots()
+        fig = Figure(figsize=(13, 5.4))
+        ax, ax_m = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.2, 1]})
         for part, color, marker, name in (
             (rows, COLORS["localities"], "o", text("frontier", lang)),
-            (
-                frontier[frontier["label"] == "costs_x"],
-                "#555555",
-                "s",
-                text("robust", lang, factor=_factor(meta, lang)),
-            ),
+            (robust, "#555555", "s", text("robust", lang, factor=_factor(meta, lang))),
         ):
             if part.empty:
                 continue
@@ -94,36 +95,50 @@ def frontier_chart(frontier: pd.DataFrame, meta: dict, lang: str = "en") -> Figu
             ax.errorbar(
                 x, part["p_met"], xerr=xerr, yerr=yerr, fmt=marker, color=color, ms=6, capsize=3, lw=1.2, label=name
             )
-            if marker == "o":
-                ax.plot(x, part["p_met"], color=color, lw=1, alpha=0.6)
-                for xi, yi, f in zip(x, part["p_met"], part["budget_fraction"], strict=True):
-                    ax.annotate(percent(f, lang), (xi, yi), textcoords="offset points", xytext=(6, 6), fontsize=8)
+        _label_points(ax, rows, lang)
+        if len(rows):
+            ax.plot(rows["cost_vnd_central"] / 1e12, rows["p_met"], color=COLORS["localities"], lw=1, alpha=0.6)
         if meta.get("required") is not None:
-            ax.axhline(
-                meta["required"],
-                color=COLORS["target"],
-                ls="--",
-                lw=1.2,
-                label=text("required", lang, p=percent(meta["required"], lang)),
-            )
+            req = meta["required"]
+            ax.axhline(req, color=COLORS["target"], ls="--", lw=1.2, label=text("required", lang, p=percent(req, lang)))
+        if meta.get("budget"):
+            ax.axvline(meta["budget"] / 1e12, color="#888888", ls=":", lw=1.2, label=text("budget", lang))
         ax.set_ylim(-0.03, 1.05)
-        ax.set_xlim(left=0)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, lang, 1)))
-        ax.set_xlabel(text("x_cost", lang))
         ax.set_ylabel(text("y_p", lang))
         ax.legend(loc="upper left", fontsize=8)
+        for j, (target, threshold) in enumerate(meta["targets"].items()):
+            color = _TARGET_COLORS[j % len(_TARGET_COLORS)]
+            ax_m.plot(rows["cost_vnd_central"] / 1e12, rows[f"median_{target}"], marker="o", color=color, label=target)
+            ax_m.axhline(threshold, color=color, ls="--", lw=1)
+        ax_m.set_ylim(0, 1)
+        ax_m.set_ylabel(text("y_median", lang))
+        ax_m.legend(loc="lower right", fontsize=8)
+        for a in (ax, ax_m):
+            a.set_xlim(left=0)
+            a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
+            a.xaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, lang, 1)))
+            a.set_xlabel(text("x_cost", lang))
         fig.suptitle(text("title_frontier", lang, deadline=month(meta["deadline"], lang)), fontweight="bold")
         note = text(
             "note_frontier",
             lang,
-            targets=meta["targets"],
+            targets=", ".join(meta["targets"]),
             n=meta["n_runs"],
             scale=number(meta["scale"], lang, 0),
             draws=sample_note(meta, lang),
         )
         fig.text(0.01, -0.02, note, fontsize=7.5, color="#444", va="top", wrap=True)
         return fig
+
+
+_TARGET_COLORS = (COLORS["ministries"], COLORS["localities"], COLORS["national"], "#8e44ad", "#b8860b")
+
+
+def _label_points(ax, rows: pd.DataFrame, lang: str) -> None:
+    """One label per distinct plan: the budget fractions that chose it (e.g. ``50 %, 100 %``)."""
+    for (cost, p), part in rows.groupby(["cost_vnd_central", "p_met"], sort=False):
+        names = ", ".join(percent(f, lang) for f in part["budget_fraction"])
+        ax.annotate(names, (cost / 1e12, p), textcoords="offset points", xytext=(6, 6), fontsize=8)
 
 
 def _factor(meta: dict, lang: str) -> str:
@@ -163,8 +178,3 @@ def province_map(probabilities: pd.DataFrame, meta: dict, lang: str = "en") -> F
     deadline = month(str(probabilities["deadline"].iloc[0]), lang)
     title = text("title_map", lang, threshold=threshold, deadline=deadline)
     return choropleth_chart(values, meta, lang, None, None, title, text("map_value", lang, threshold=threshold))
-
-
-def finite(x: np.ndarray) -> np.ndarray:
-    """``x`` with NaN replaced by 0 (costs of an empty plan)."""
-    return np.nan_to_num(np.asarray(x, float))

@@ -307,7 +307,8 @@ def write_plan(res: PlanResult, final: Evaluator, observed, run_dir: Path, langs
         dossier_targets = targets_for_fan(final, observed)
         meta = {
             "deadline": final.plan.end,
-            "targets": ", ".join(final.plan.targets["target_id"]),
+            "targets": dict(zip(final.plan.targets["target_id"], final.plan.targets["threshold"], strict=True)),
+            "budget": final.plan.spec.budget_vnd if res.mode == "max_probability" else None,
             "n_runs": int(res.chosen.final.met.size),
             "scale": final.cfg.population.scale,
             "n_draws": final.cfg.ensemble.n_draws,
