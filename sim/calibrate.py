@@ -112,10 +112,14 @@ def run_calibration(plain: dict, run_dir: Path) -> int:
         folder.update(command=sys.argv, tag=s.tag, data_hashes=observed.hashes, config=to_dict(root))
         log.info("calibrating %d parameters to %d of %d observations (until %s)", len(priors), len(fit), len(all_targets), s.until or "all")
         staging = Path(run_dir) / ".staging"
-        shutil.rmtree(staging, ignore_errors=True)
-        (staging / "figures").mkdir(parents=True)
+        if s.resume and not (staging / "abc.db").exists():
+            raise SimInputError(f"calibration.resume: no interrupted calibration in {run_dir}; allowed: false")
+        if not s.resume:
+            shutil.rmtree(staging, ignore_errors=True)
+        (staging / "figures").mkdir(parents=True, exist_ok=True)
         sim_ = Simulator(cfg, priors, fit, all_targets)
-        abc = run_abc(sim_, logit([t.observed for t in fit]), s, str(staging / "abc.db"), cfg.rng_seed)
+        observed_logits = logit([t.observed for t in fit])
+        abc = run_abc(sim_, observed_logits, s, str(staging / "abc.db"), cfg.rng_seed, resume=s.resume)
         log.info("ABC-SMC finished: %s; %d simulations in %.0f s", abc.stop_reason, abc.n_simulations, abc.wall_time_s)
         write_outputs(root, priors, fit, all_targets, abc, staging)
         for src in sorted(staging.rglob("*")):

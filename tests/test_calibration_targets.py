@@ -67,8 +67,13 @@ def test_model_values_come_from_the_ensemble(observed, specs):
         ),
         ("  - {name: x, indicator: a, scope: b, series: c, model: d, sd_logit: -1, use: true, why: e}\n", "sd_logit"),
         (
-            "  - {name: x, indicator: nope, scope: b, series: c, model: d, sd_logit: 0.1, use: true, why: e}\n",
+            "  - {name: x, indicator: nope, scope: b, series: c, model: share_citizens_using_ops_ytd, sd_logit: 0.1,"
+            " use: true, why: e}\n",
             "no observation",
+        ),
+        (
+            "  - {name: x, indicator: a, scope: b, series: c, model: share_of_unicorns, sd_logit: 0.1, use: true, why: e}\n",
+            "is not a model indicator",
         ),
     ],
 )

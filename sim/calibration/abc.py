@@ -11,9 +11,10 @@ Simulation noise does not drive the fit: every particle runs the model with the 
 streams (common random numbers: ``rng_seed`` and replicates ``0..n_reps-1``), so the simulated
 shares are a deterministic function of the parameters.
 
-Reproducibility: :class:`SeededMappingSampler` gives task ``i`` of generation-call ``k`` its own
-seed derived from ``(rng_seed, k, i)``; each task samples until it has one accepted particle. The
-result is the same whatever the number of worker processes or machines.
+Reproducibility: :class:`SeededMappingSampler` gives task ``i`` of generation ``t`` its own seed
+derived from ``(rng_seed, t, i)``; each task samples until it has one accepted particle. The
+result is the same whatever the number of worker processes or machines, and a run resumed from its
+database continues with the seeds an uninterrupted run would have used.
 """
 
 from __future__ import annotations
@@ -142,13 +143,12 @@ class SeededMappingSampler(MappingSampler):
     def __init__(self, map_, rng_seed: int) -> None:
         super().__init__(map_=map_)
         self.rng_seed = int(rng_seed)
-        self.n_calls = 0
 
     def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None):
         """Run ``n`` seeded tasks; each returns one accepted particle and the rejected ones before it."""
-        self.n_calls += 1
         payload = cloudpickle.dumps((simulate_one, self.sample_factory))
-        seeds = np.random.SeedSequence([self.rng_seed, self.n_calls]).generate_state(n, np.uint64)
+        # t = -1 is pyabc's calibration sample; generations are 0, 1, ...
+        seeds = np.random.SeedSequence([self.rng_seed, int(t) + 1]).generate_state(n, np.uint64)
         results = list(self.map_(functools.partial(_seeded_task, payload), [int(s) for s in seeds]))
         self.nr_evaluations_ = sum(r[1] for r in results)
         sample = self._create_empty_sample()
@@ -207,7 +207,9 @@ class AbcRun:
     stop_reason: str
 
 
-def run_abc(simulator: Simulator, observed_logits: np.ndarray, settings, db_path: str, rng_seed: int) -> AbcRun:
+def run_abc(
+    simulator: Simulator, observed_logits: np.ndarray, settings, db_path: str, rng_seed: int, resume: bool = False
+) -> AbcRun:
     """Run ABC-SMC until the temperature reaches 1 or a budget runs out.
 
     Args:
@@ -216,6 +218,8 @@ def run_abc(simulator: Simulator, observed_logits: np.ndarray, settings, db_path
         settings: :class:`~sim.calibration.settings.CalibrationSettings`.
         db_path: sqlite file for pyabc's history.
         rng_seed: seed of the task seeds.
+        resume: continue the run stored in ``db_path`` (an interrupted calibration) instead of
+            starting a new one.
     """
     var = np.array([t.sd_logit for t in simulator.fit]) ** 2
     kernel = pyabc.IndependentNormalKernel(var=var, keys=["y"])
@@ -231,11 +235,16 @@ def run_abc(simulator: Simulator, observed_logits: np.ndarray, settings, db_path
             eps=pyabc.Temperature(),
             acceptor=pyabc.StochasticAcceptor(),
         )
-        abc.new("sqlite:///" + db_path, {"y": observed_logits})
+        if resume:
+            abc.load("sqlite:///" + db_path, 1)
+            done = abc.history.max_t + 1
+        else:
+            abc.new("sqlite:///" + db_path, {"y": observed_logits})
+            done = 0
         from datetime import timedelta
 
         history = abc.run(
-            max_nr_populations=settings.max_generations,
+            max_nr_populations=max(settings.max_generations - done, 1),
             max_total_nr_simulations=settings.max_simulations,
             max_walltime=timedelta(minutes=settings.max_walltime_minutes),
             min_acceptance_rate=settings.min_acceptance_rate,

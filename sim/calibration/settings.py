@@ -30,6 +30,7 @@ class CalibrationSettings:
     sampler: str = _d("local", doc="local (worker processes) or dask (a Dask cluster, see dask_address)")
     dask_address: str = _d("", doc="scheduler address for sampler=dask, e.g. tcp://10.0.0.5:8786")
     write_params: bool = _d(True, doc="write conf/params/<tag>.yaml and its draws file")
+    resume: bool = _d(False, doc="continue an interrupted calibration of this tag from its database")
     targets: list[dict] = field(default_factory=list, metadata={"doc": "observed series compared with the model"})
     priors: list[dict] = field(default_factory=list, metadata={"doc": "calibrated quantities and their ranges"})
 
