@@ -138,3 +138,27 @@ def test_kernel_gives_the_same_month_on_one_or_two_threads_and_serially(observed
                 np.testing.assert_array_equal(x, y)
         np.testing.assert_array_equal(outcomes[0][1], other[1])
         np.testing.assert_array_equal(outcomes[0][2], other[2])
+
+
+def test_synthesis_reads_the_cut_points_exactly():
+    """The synthesis kernel's bucketed count of cut points at or below a uniform equals a binary
+    search over the same cut points, for steep (sd 5), usual and degenerate (sd 0) spreads, with
+    uniforms on a fine grid and exactly on bucket edges and cut points."""
+    from numba import njit
+
+    from sim.behaviour.kernel import N_BUCKETS, _bucket_starts, _count_cuts
+    from sim.population import logit_logistic_cuts
+
+    @njit
+    def counts(cuts, starts, u):
+        out = np.empty(u.size, np.int64)
+        for i in range(u.size):
+            out[i] = _count_cuts(cuts, starts, u[i])
+        return out
+
+    for m, sd in ((0.5, 1.0), (0.2, 5.0), (0.99, 5.0), (0.45, 0.0)):
+        cuts = logit_logistic_cuts(m, sd)
+        finite = cuts[np.isfinite(cuts) & (cuts < 1.0)]
+        u = np.concatenate([(np.arange(100_000) + 0.5) / 100_000, np.arange(N_BUCKETS) / N_BUCKETS, finite])
+        expected = np.searchsorted(cuts, u, side="right")
+        np.testing.assert_array_equal(counts(cuts, _bucket_starts(cuts), u), expected)

@@ -232,15 +232,30 @@ def _reduce_segments(n_prov, seg):
     return tally, use_leave, adopt_leave, new_users
 
 
-@njit(inline="always", cache=True)
-def _count_cuts(cuts, u):
-    """Number of the 255 increasing cut points ``cuts[:255]`` at or below ``u`` (``cuts[255]`` is
-    +inf): an 8-step branch-free binary search, 0..255."""
+N_BUCKETS = 4096
+
+
+@njit(cache=True)
+def _bucket_starts(cuts):
+    """For each of 4096 equal buckets of [0, 1), the number of cut points at or below its lower edge
+    (``cuts``: ``(256,)`` non-decreasing, last +inf)."""
+    starts = np.zeros(N_BUCKETS, np.int64)
     pos = 0
-    step = 128
-    while step > 0:
-        pos += step * (cuts[pos + step - 1] <= u)
-        step //= 2
+    for b in range(N_BUCKETS):
+        edge = b / N_BUCKETS
+        while cuts[pos] <= edge:
+            pos += 1
+        starts[b] = pos
+    return starts
+
+
+@njit(inline="always", cache=True)
+def _count_cuts(cuts, starts, u):
+    """Number of cut points at or below ``u`` in [0, 1): the count at the lower edge of ``u``'s bucket
+    (one look-up) plus the few cut points between that edge and ``u``; 0..255."""
+    pos = starts[int(u * N_BUCKETS)]
+    while cuts[pos] <= u:
+        pos += 1
     return pos
 
 
@@ -278,6 +293,10 @@ def fill_citizens(cell_start, skill_cuts, trust_cuts, keys, skill, trust, u_infr
     """
     n = cell_start[-1]
     size = (n + N_CHUNKS - 1) // N_CHUNKS
+    skill_starts = np.empty((skill_cuts.shape[0], N_BUCKETS), np.int64)
+    for k in range(skill_cuts.shape[0]):
+        skill_starts[k] = _bucket_starts(skill_cuts[k])
+    trust_starts = _bucket_starts(trust_cuts)
     for c in prange(N_CHUNKS):
         lo, hi = min(n, c * size), min(n, (c + 1) * size)
         if lo >= hi:
@@ -286,10 +305,11 @@ def fill_citizens(cell_start, skill_cuts, trust_cuts, keys, skill, trust, u_infr
         i = lo
         while i < hi:
             end = min(cell_start[cell + 1], hi)
-            cuts = skill_cuts[cell % (N_STRATA * N_AGES)]
+            kind = cell % (N_STRATA * N_AGES)
+            cuts, starts = skill_cuts[kind], skill_starts[kind]
             for j in range(i, end):
-                skill[j] = _count_cuts(cuts, uniform(keys[0], j))
-                trust[j] = _count_cuts(trust_cuts, uniform(keys[1], j))
+                skill[j] = _count_cuts(cuts, starts, uniform(keys[0], j))
+                trust[j] = _count_cuts(trust_cuts, trust_starts, uniform(keys[1], j))
             for j in range(i, end):  # no table look-up: the compiler vectorizes this loop
                 u_infra[j] = _rank16(keys[2], j)
                 u_device[j] = _rank16(keys[3], j)
