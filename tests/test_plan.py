@@ -157,6 +157,15 @@ def test_infeasible_requirement_is_not_reachable(observed, tmp_path):
     assert run_plan_job(plain, run_dir) == 2
 
 
+def test_min_cost_of_a_target_the_baseline_already_meets_is_zero(observed):
+    # 40 % of adults using online services in 2025: the baseline median is ~66 % (README), so
+    # every run meets it with no lever and the cheapest plan is the empty one.
+    over = [*SMALL, TRAINING, "planner=min_cost", "planner.targets=[adults_using_ops_2025]"]
+    res = run_plan([*over, "planner.required_probability=0.9"], observed=observed)
+    assert res.reachable and res.chosen.cost[1] == 0.0 and res.chosen.p >= 0.9
+    assert len(res.path) == 1  # the search stops at the start: its estimate already holds
+
+
 def test_allocation_table_adds_up_to_the_plan_cost(observed):
     cfg, plan = load_plan([*SMALL, TRAINING, "planner.budget_vnd=1e12"])
     from sim.plan.evaluate import Evaluator
@@ -170,3 +179,50 @@ def test_allocation_table_adds_up_to_the_plan_cost(observed):
     assert set(table["size"]) == {4000.0, 2000.0}
     assert table["cost_vnd_central"].sum() == pytest.approx(point.cost[1], rel=1e-9)
     assert point.cost[0] <= point.cost[1] <= point.cost[2] and point.cost[1] > 0
+
+
+@pytest.mark.slow
+def test_serial_and_parallel_plans_are_identical(observed):
+    over = [*SMALL, TRAINING, "planner.budget_vnd=2e10"]
+    serial = run_plan(over, observed=observed)
+    parallel = run_plan([*over, "ensemble.n_jobs=2"], observed=observed)
+    assert [p.move for p in serial.path] == [p.move for p in parallel.path]
+    assert [p.search.objective for p in serial.path] == [p.search.objective for p in parallel.path]
+    np.testing.assert_array_equal(serial.chosen.final.values, parallel.chosen.final.values)
+    np.testing.assert_array_equal(serial.baseline.final.values, parallel.baseline.final.values)
+
+
+def test_planner_charts_in_both_languages():
+    import unicodedata
+
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from sim.plan import charts
+
+    assert set(charts.LABELS["en"]) == set(charts.LABELS["vi"])
+    frontier = pd.DataFrame(
+        {
+            "label": ["baseline", "budget_0", "budget_0.5", "budget_1", "costs_x"],
+            "budget_fraction": [0.0, 0.0, 0.5, 1.0, 2 / 3],
+            "cost_vnd_low": [0, 0, 1e11, 2e11, 1e11],
+            "cost_vnd_central": [0, 0, 3e11, 6e11, 3e11],
+            "cost_vnd_high": [0, 0, 9e11, 1.8e12, 9e11],
+            "p_met": [0.0, 0.0, 0.25, 0.5, 0.25],
+            "p_met_lo": [0.0, 0.0, 0.05, 0.2, 0.05],
+            "p_met_hi": [0.2, 0.2, 0.6, 0.8, 0.6],
+            "median_full_online_localities_2025": [0.5, 0.5, 0.62, 0.7, 0.62],
+        }
+    )
+    meta = {"deadline": "2025-12", "targets": {"full_online_localities_2025": 0.7}, "n_runs": 16, "scale": 100,
+            "n_draws": 0, "cost_factor": 1.5, "budget": 8e11, "required": 0.8, "scenario": "plan"}  # fmt: skip
+    probs = pd.DataFrame({"gso_code": ["01", "02"], "p_met": [0.9, 0.1], "threshold": 0.7, "deadline": "2025-12"})
+    for lang, title in (("en", "Budget vs probability"), ("vi", "Ngân sách và xác suất")):
+        fig = charts.frontier_chart(frontier, meta, lang)
+        assert isinstance(fig, Figure)
+        shown = fig._suptitle.get_text()
+        assert shown.startswith(title) and unicodedata.is_normalized("NFC", shown)
+        # one label per distinct plan (the costs x 1.5 point is drawn but not labelled)
+        assert sorted(t.get_text() for t in fig.axes[0].texts) == ["0 %", "100 %", "50 %"]
+        m = charts.province_map(probs, meta, lang)
+        assert "70 %" in m.axes[0].get_title()

@@ -31,7 +31,7 @@ def execute(cfg, plan, run_dir: Path | None = None, observed=None, folder=None):
             from sim.plan.report import write_plan
 
             langs = (cfg.reporting.lang,) + tuple(x for x in ("en", "vi") if x != cfg.reporting.lang)
-            answer = write_plan(res, final, observed, Path(run_dir), langs, cfg.reporting.dpi)
+            answer = write_plan(res, final, observed, Path(run_dir), langs, cfg.reporting.dpi, cfg.reporting.figures)
             if folder is not None:
                 folder.update(
                     answer=answer, candidates_evaluated=search.n_evaluated, final_plans_evaluated=final.n_evaluated

@@ -242,8 +242,11 @@ def posterior_spread(e: Evaluated) -> dict:
     }
 
 
-def write_plan(res: PlanResult, final: Evaluator, observed, run_dir: Path, langs: tuple[str, ...], dpi: int) -> dict:
-    """Write every planner file into ``run_dir`` (staged); returns ``answer.json``'s content."""
+def write_plan(
+    res: PlanResult, final: Evaluator, observed, run_dir: Path, langs: tuple[str, ...], dpi: int, figures: bool = True
+) -> dict:
+    """Write every planner file into ``run_dir`` (staged; charts only with ``figures``); returns
+    ``answer.json``'s content."""
     from sim.ensemble import EnsembleResult
     from sim.levers import cost_table
     from sim.plan import charts
@@ -279,44 +282,11 @@ def write_plan(res: PlanResult, final: Evaluator, observed, run_dir: Path, langs
         }
         for name, table in tables.items():
             atomic_write(staging / name, table.to_csv(index=False, float_format="%.6g"))
-        lo, hi = res.chosen.interval
-        answer = {
-            "mode": res.mode,
-            "reachable": bool(res.reachable),
-            "deadline": final.plan.end,
-            "targets": list(final.plan.targets["target_id"]),
-            "verdict": verdict(res, final),
-            "chosen": {
-                "cost_vnd": list(res.chosen.cost),
-                "p_met": res.chosen.p,
-                "p_met_lo": lo,
-                "p_met_hi": hi,
-                "n_runs": int(res.chosen.final.met.size),
-                "region_gap_pp": res.chosen.final.region_gap_pp,
-            },
-            "baseline_p_met": res.baseline.p,
-            "robustness": robustness(res, final),
-            "posterior": posterior_spread(res.chosen),
-            "search": {
-                "steps": len(res.path) - 1,
-                "population_scale": final.plan.spec.search_scale,
-                "runs_per_candidate": int(res.path[0].search.met.size) if res.path else 0,
-            },
-        }
+        answer = answer_dict(res, final)
         atomic_write(staging / "answer.json", json.dumps(answer, indent=2, ensure_ascii=False) + "\n")
         dossier_targets = targets_for_fan(final, observed)
-        meta = {
-            "deadline": final.plan.end,
-            "targets": dict(zip(final.plan.targets["target_id"], final.plan.targets["threshold"], strict=True)),
-            "budget": final.plan.spec.budget_vnd if res.mode == "max_probability" else None,
-            "n_runs": int(res.chosen.final.met.size),
-            "scale": final.cfg.population.scale,
-            "n_draws": final.cfg.ensemble.n_draws,
-            "cost_factor": final.plan.spec.cost_factor,
-            "required": final.plan.spec.required_probability if res.mode == "min_cost" else None,
-            "scenario": "plan",
-        }
-        for lang in langs:
+        meta = chart_meta(res, final)
+        for lang in langs if figures else ():
             figs = {
                 "frontier": charts.frontier_chart(frontier, meta, lang),
                 "fan": charts.plan_fan_chart(summary, dossier_targets, lang),
@@ -332,6 +302,49 @@ def write_plan(res: PlanResult, final: Evaluator, observed, run_dir: Path, langs
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return answer
+
+
+def answer_dict(res: PlanResult, final: Evaluator) -> dict:
+    """The content of ``answer.json`` (verdict, chosen plan, robustness, posterior spread)."""
+    lo, hi = res.chosen.interval
+    return {
+        "mode": res.mode,
+        "reachable": bool(res.reachable),
+        "deadline": final.plan.end,
+        "targets": list(final.plan.targets["target_id"]),
+        "verdict": verdict(res, final),
+        "chosen": {
+            "cost_vnd": list(res.chosen.cost),
+            "p_met": res.chosen.p,
+            "p_met_lo": lo,
+            "p_met_hi": hi,
+            "n_runs": int(res.chosen.final.met.size),
+            "region_gap_pp": res.chosen.final.region_gap_pp,
+        },
+        "baseline_p_met": res.baseline.p,
+        "robustness": robustness(res, final),
+        "posterior": posterior_spread(res.chosen),
+        "search": {
+            "steps": len(res.path) - 1,
+            "population_scale": final.plan.spec.search_scale,
+            "runs_per_candidate": int(res.path[0].search.met.size) if res.path else 0,
+        },
+    }
+
+
+def chart_meta(res: PlanResult, final: Evaluator) -> dict:
+    """Facts the planner charts print (see :func:`sim.plan.charts.frontier_chart`)."""
+    return {
+        "deadline": final.plan.end,
+        "targets": dict(zip(final.plan.targets["target_id"], final.plan.targets["threshold"], strict=True)),
+        "budget": final.plan.spec.budget_vnd if res.mode == "max_probability" else None,
+        "n_runs": int(res.chosen.final.met.size),
+        "scale": final.cfg.population.scale,
+        "n_draws": final.cfg.ensemble.n_draws,
+        "cost_factor": final.plan.spec.cost_factor,
+        "required": final.plan.spec.required_probability if res.mode == "min_cost" else None,
+        "scenario": "plan",
+    }
 
 
 def targets_for_fan(final: Evaluator, observed) -> pd.DataFrame:
