@@ -6,6 +6,8 @@ Each function takes tidy tables and returns a matplotlib ``Figure`` (no pyplot s
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -66,8 +68,9 @@ def bottleneck_chart(table: pd.DataFrame, names: dict[str, str], meta: dict, lan
         ax.grid(axis="y", visible=False)
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
         year = month(date, lang) if date[5:] != "12" else date[:4]
-        fig.suptitle(label("title_bottleneck", lang, year=year, n=len(rows)), fontweight="bold")
-        note = "\n".join([run_note(meta, lang), label("note_bottleneck", lang)])
+        title = label("title_bottleneck", lang, year=year, n=len(rows))
+        ax.set_title(title, fontweight="bold", pad=52)  # room for the three-row legend above the bars
+        note = "\n".join([run_note(meta, lang), *textwrap.wrap(label("note_bottleneck", lang), 140)])
         ax.annotate(
             note,
             (0, 0),
@@ -77,7 +80,6 @@ def bottleneck_chart(table: pd.DataFrame, names: dict[str, str], meta: dict, lan
             va="top",
             fontsize=7.5,
             color="#444",
-            wrap=True,
         )
         return fig
 
