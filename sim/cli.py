@@ -75,6 +75,28 @@ def fail_folder(overrides: list[str], message: str, under: str = "runs") -> Path
     return path
 
 
+LAUNCHER_PLUGINS = {
+    "parallel": ("hydra_plugins.hydra_joblib_launcher", "parallel"),
+    "ray_local": ("hydra_plugins.hydra_ray_launcher", "ray"),
+    "ray_cluster": ("hydra_plugins.hydra_ray_launcher", "ray"),
+    "slurm": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
+}
+"""Launcher options of ``conf/hydra/launcher`` and the plugin module and extra each needs."""
+
+
+def launcher_error(overrides: list[str]) -> str | None:
+    """One line when ``hydra/launcher=<name>`` names a launcher whose plugin is not installed."""
+    import importlib.util
+
+    for o in overrides:
+        if o.startswith("hydra/launcher="):
+            name = o.split("=", 1)[1]
+            module, extra = LAUNCHER_PLUGINS.get(name, (None, None))
+            if module and importlib.util.find_spec(module) is None:
+                return f"hydra/launcher: '{name}' needs its plugin; install it with: pip install -e \".[{extra}]\""
+    return None
+
+
 def preflight(argv: list[str], load=load_config, under: str = "runs") -> None:
     """Compose and validate every configuration a command will run; exit 2 on the first error.
 
@@ -99,6 +121,7 @@ def preflight(argv: list[str], load=load_config, under: str = "runs") -> None:
         except SimInputError as exc:
             error = str(exc)
             break
+    error = error or launcher_error(overrides)
     if error:
         path = fail_folder(overrides, error, under) if not multirun else None
         print(f"error: {error}", file=sys.stderr)

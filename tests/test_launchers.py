@@ -116,3 +116,15 @@ def test_ray_sweep_on_a_local_instance_matches_serial(serial, tmp_path):
 def test_submitit_local_sweep_matches_serial(serial, tmp_path):
     # submitit's local executor runs the same code path as SLURM jobs, without a cluster
     assert_same_results(serial, sweep(tmp_path, "submitit_local"))
+
+
+def test_a_launcher_without_its_plugin_fails_with_one_line(monkeypatch):
+    import importlib.util
+
+    from sim import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if "ray" in name else real(name))
+    msg = cli.launcher_error(["scenario=baseline", "hydra/launcher=ray_local"])
+    assert msg and "pip install -e \".[ray]\"" in msg and "\n" not in msg
+    assert cli.launcher_error(["hydra/launcher=parallel"]) is None  # installed with the test extra
