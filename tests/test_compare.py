@@ -16,7 +16,9 @@ from sim.config import compose_plain
 
 COMMON = [
     "population=tiny",
+    "params=default",  # the alternative run sets back-office floors above the calibrated ceilings
     "ensemble.n_reps=3",
+    "ensemble.n_draws=0",
     "ensemble.n_jobs=1",
     "timeline.end=2025-12",
     "reporting.figures=false",

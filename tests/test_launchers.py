@@ -20,6 +20,7 @@ SWEEP = [
     "scenario.name=alpha,beta",
     "population=tiny",
     "ensemble.n_reps=1",
+    "ensemble.n_draws=0",
     "ensemble.n_jobs=1",
     "timeline.end=2017-12",
     "reporting.figures=false",

@@ -33,7 +33,7 @@ def execute(path: Path, monkeypatch) -> nbformat.NotebookNode:
     """Run a notebook once per session (tiny population; the data notebook draws its charts in
     Vietnamese) with its read-back cell appended; later calls reuse the executed notebook."""
     if path not in _EXECUTED:
-        monkeypatch.setenv("SIM_NB_OVERRIDES", "population=tiny ensemble.n_reps=2 ensemble.n_jobs=1")
+        monkeypatch.setenv("SIM_NB_OVERRIDES", "population=tiny ensemble.n_reps=1 ensemble.n_draws=2 ensemble.n_jobs=1")
         monkeypatch.setenv("SIM_NB_LANG", "vi")
         monkeypatch.setenv("MPLBACKEND", "Agg")
         nb = nbformat.read(path, as_version=4)

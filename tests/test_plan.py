@@ -24,6 +24,7 @@ SMALL = [
     "population=tiny",
     'population.provinces=["01","02","04","79"]',
     "ensemble.n_reps=3",
+    "ensemble.n_draws=0",
     "ensemble.n_jobs=1",
     "planner.search_n_reps=2",
     "planner.search_scale=20000",

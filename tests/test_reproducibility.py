@@ -9,7 +9,7 @@ import sim
 
 
 def test_same_seed_same_numbers_serial_or_parallel(observed):
-    base = ["population=tiny", "ensemble.n_reps=2", "timeline.end=2021-12"]
+    base = ["population=tiny", "ensemble.n_reps=1", "ensemble.n_draws=2", "timeline.end=2021-12"]
     serial = sim.run(base + ["ensemble.n_jobs=1"], observed).summary()
     again = sim.run(base + ["ensemble.n_jobs=1"], observed).summary()
     parallel = sim.run(base + ["ensemble.n_jobs=2"], observed).summary()
@@ -26,7 +26,7 @@ def test_different_seed_different_numbers(observed):
 
 
 def test_python_api_returns_arrays_and_frames(observed):
-    res = sim.run(["population=tiny", "ensemble.n_reps=2", "ensemble.n_jobs=1", "timeline.end=2020-12"], observed)
+    res = sim.run(["population=tiny", "ensemble.n_reps=2", "ensemble.n_draws=0", "ensemble.n_jobs=1", "timeline.end=2020-12"], observed)
     arrays = res.indicators()
     arr = arrays[("share_dossiers_full_online", "localities")]
     assert arr.shape == (2, 48)

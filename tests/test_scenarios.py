@@ -107,6 +107,7 @@ def test_government_plan_from_the_command_line_writes_costs(tmp_path, observed):
         "scenario=government_plan",
         "population=tiny",
         "ensemble.n_reps=2",
+        "ensemble.n_draws=0",
         "ensemble.n_jobs=1",
         "reporting.figures=false",
         "timeline.start=2023-01",
@@ -152,6 +153,7 @@ def test_a_scenario_gives_identical_numbers_serial_or_parallel(observed):
         "population=tiny",
         "scenario=government_plan",
         "ensemble.n_reps=2",
+        "ensemble.n_draws=0",
         "timeline.start=2024-06",
         "timeline.end=2025-06",
     ]
