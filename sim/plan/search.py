@@ -163,6 +163,7 @@ def plan_max_probability(search: Evaluator, final: Evaluator) -> PlanResult:
     spec = search.plan.spec
     budget = spec.budget_vnd
     path = list(greedy(search, budget))
+    search.close()  # the search's workers are not needed for the final runs
     if not path:
         raise_min_cost(search, budget)
     fracs = sorted(set(spec.frontier) | {1.0})
