@@ -35,7 +35,7 @@ from sim.calibration.settings import CalibrateConfig, load_calibrate_config
 from sim.calibration.targets import build_targets, logit, parse_specs
 from sim.config import CONF_DIR, from_dict, to_dict
 from sim.errors import SimInputError
-from sim.manifest import RunFolder, atomic_write
+from sim.manifest import atomic_write
 
 log = logging.getLogger("sim.calibrate")
 
@@ -96,15 +96,12 @@ def generations(history) -> pd.DataFrame:
 
 
 def run_calibration(plain: dict, run_dir: Path) -> int:
-    """Run one calibration into ``run_dir``; returns the exit code."""
-    from sim.observed import ObservedDataError, load_observed
+    """Run one calibration into ``run_dir``; returns the exit code (see :func:`sim.cli.guarded`)."""
+    from sim.cli import guarded
 
-    try:
-        folder = RunFolder(run_dir, kind="calibration")
-    except SimInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
+    def work(folder) -> None:
+        from sim.observed import load_observed
+
         root: CalibrateConfig = from_dict(CalibrateConfig, plain)
         observed = load_observed(root.observed_dir or None)
         priors, fit, all_targets, params_path = check_inputs(root, observed)
@@ -140,19 +137,8 @@ def run_calibration(plain: dict, run_dir: Path) -> int:
             stop_reason=abc.stop_reason,
             params_file=str(params_path.relative_to(CONF_DIR.parent)) if s.write_params else None,
         )
-        folder.finish("ok")
-        log.info("finished: %s (%.1f s)", run_dir, folder.manifest["wall_time_s"])
-        return 0
-    except (SimInputError, ObservedDataError) as exc:
-        folder.finish("failed", str(exc))
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        folder.finish("failed", "interrupted")
-        raise
-    except Exception as exc:
-        folder.finish("failed", f"{type(exc).__name__}: {exc}")
-        raise
+
+    return guarded(run_dir, work, kind="calibration")
 
 
 def write_outputs(root: CalibrateConfig, priors, fit, all_targets, abc, out: Path) -> None:

@@ -130,18 +130,45 @@ def preflight(argv: list[str], load=load_config, under: str = "runs") -> None:
         sys.exit(2)
 
 
-def run_job(plain: dict, run_dir: Path) -> int:
-    """Run one configured job into ``run_dir``; returns the exit code."""
-    from sim.ensemble import run_ensemble
-    from sim.observed import ObservedDataError, load_observed
-    from sim.outputs import write_run_outputs
+def guarded(run_dir: Path, work, kind: str = "projection") -> int:
+    """Run ``work(folder)`` for a new run folder and return the exit code.
+
+    0: ``work`` returned and the manifest says ``ok``. 2: bad input (a :class:`SimInputError` or a
+    data error), printed as one line, manifest ``failed``; also when the folder holds a finished run.
+    Any other error marks the manifest ``failed`` and propagates (exit 1).
+    """
+    from sim.observed import ObservedDataError
 
     try:
-        folder = RunFolder(run_dir)
+        folder = RunFolder(run_dir, kind=kind)
     except SimInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
+        work(folder)
+    except (SimInputError, ObservedDataError) as exc:
+        folder.finish("failed", str(exc))
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        folder.finish("failed", "interrupted")
+        raise
+    except Exception as exc:
+        folder.finish("failed", f"{type(exc).__name__}: {exc}")
+        raise
+    folder.finish("ok")
+    log.info("finished: %s (%.1f s)", run_dir, folder.manifest["wall_time_s"])
+    return 0
+
+
+def run_job(plain: dict, run_dir: Path) -> int:
+    """Run one configured job into ``run_dir``; returns the exit code (see :func:`guarded`)."""
+
+    def work(folder: RunFolder) -> None:
+        from sim.ensemble import run_ensemble
+        from sim.observed import load_observed
+        from sim.outputs import write_run_outputs
+
         cfg: RunConfig = from_dict(RunConfig, plain)
         observed = load_observed(cfg.observed_dir or None)
         folder.update(
@@ -159,19 +186,8 @@ def run_job(plain: dict, run_dir: Path) -> int:
         langs = (cfg.reporting.lang,) + tuple(x for x in ("en", "vi") if x != cfg.reporting.lang)
         write_run_outputs(ens, observed, run_dir, figures=cfg.reporting.figures, langs=langs, dpi=cfg.reporting.dpi)
         folder.update(n_runs=len(ens.results), n_adult_agents_per_run=int(ens.results[0].adults.sum()))
-        folder.finish("ok")
-        log.info("finished: %s (%.1f s)", run_dir, folder.manifest["wall_time_s"])
-        return 0
-    except (SimInputError, ObservedDataError) as exc:
-        folder.finish("failed", str(exc))
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        folder.finish("failed", "interrupted")
-        raise
-    except Exception as exc:
-        folder.finish("failed", f"{type(exc).__name__}: {exc}")
-        raise
+
+    return guarded(run_dir, work)
 
 
 def hydra_entry(job=None, config_name: str = "config") -> None:
