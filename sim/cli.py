@@ -44,6 +44,7 @@ HYDRA_FLAGS = {
 def setup_logging() -> None:
     """Progress and info lines on the console (Hydra also copies them to the run folder's log)."""
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # mesa logs every model step at INFO
 
 
 def expand_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
