@@ -74,7 +74,7 @@ def test_default_plan_composes():
     assert plan.spec.mode == "max_probability" and plan.end == "2025-12"
     assert [g.name for g in plan.groups] == ["remote", "other"]
     assert sum(len(g.codes) for g in plan.groups) == 63
-    assert cfg.ensemble.n_reps == 16
+    assert cfg.ensemble.n_reps == 2 and cfg.ensemble.n_draws == 16 and cfg.params.posterior_file  # posterior draws
     _, mc = load_plan(["planner=min_cost"])
     assert mc.spec.mode == "min_cost" and mc.spec.budget_vnd == 0
 
