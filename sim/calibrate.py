@@ -55,7 +55,9 @@ def check_inputs(root: CalibrateConfig, observed) -> tuple:
         raise SimInputError(f"calibration.until: no used observation ends by {s.until}; allowed: a later month")
     last = max(t.period_end for t in all_targets)
     if root.timeline.end < last:
-        raise SimInputError(f"timeline.end: {root.timeline.end} ends before the last target ({last}); allowed: {last} or later")
+        raise SimInputError(
+            f"timeline.end: {root.timeline.end} ends before the last target ({last}); allowed: {last} or later"
+        )
     path = CONF_DIR / "params" / f"{s.tag}.yaml"
     if s.write_params and (path.exists() or path.with_suffix(".draws.csv").exists()):
         raise SimInputError(
@@ -107,7 +109,13 @@ def run_calibration(plain: dict, run_dir: Path) -> int:
         priors, fit, all_targets, params_path = check_inputs(root, observed)
         s, cfg = root.calibration, root.run_config()
         folder.update(command=sys.argv, tag=s.tag, data_hashes=observed.hashes, config=to_dict(root))
-        log.info("calibrating %d parameters to %d of %d observations (until %s)", len(priors), len(fit), len(all_targets), s.until or "all")
+        log.info(
+            "calibrating %d parameters to %d of %d observations (until %s)",
+            len(priors),
+            len(fit),
+            len(all_targets),
+            s.until or "all",
+        )
         staging = Path(run_dir) / ".staging"
         if s.resume and not (staging / "abc.db").exists():
             raise SimInputError(f"calibration.resume: no interrupted calibration in {run_dir}; allowed: false")

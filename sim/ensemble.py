@@ -58,7 +58,9 @@ def parameter_sets(cfg: RunConfig) -> list[dict[str, float]]:
         )
     draws = read_draws(CONF_DIR / "params" / cfg.params.posterior_file)
     if n > len(draws):
-        raise SimInputError(f"ensemble.n_draws: {n} is more than the {len(draws)} posterior draws; allowed: 0 to {len(draws)}")
+        raise SimInputError(
+            f"ensemble.n_draws: {n} is more than the {len(draws)} posterior draws; allowed: 0 to {len(draws)}"
+        )
     return draws[:n]
 
 
@@ -234,7 +236,13 @@ def _jobs(cfg, observed, sets, first_draw: int, n_reps: int, first_rep: int = 0)
     random streams of global replicate ``d * n_reps + r`` (point values: ``r``)."""
     per = cfg.ensemble.n_reps
     return [
-        (cfg, observed, (first_draw + i) * per + first_rep + r if cfg.ensemble.n_draws else first_rep + r, first_draw + i, v)
+        (
+            cfg,
+            observed,
+            (first_draw + i) * per + first_rep + r if cfg.ensemble.n_draws else first_rep + r,
+            first_draw + i,
+            v,
+        )
         for i, v in enumerate(sets)
         for r in range(n_reps)
     ]

@@ -35,9 +35,18 @@ SMALL = [
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("calibration.priors=[{key: params.q_imitation, dist: uniform, lower: 3, upper: 1}]", "lower: 3 is not below upper 1"),
-        ("calibration.priors=[{key: params.no_such, dist: uniform, lower: 0, upper: 1}]", "is not a numeric config key"),
-        ("calibration.priors=[{key: params.q_imitation, dist: normal, lower: 0, upper: 1}]", "allowed: uniform, loguniform"),
+        (
+            "calibration.priors=[{key: params.q_imitation, dist: uniform, lower: 3, upper: 1}]",
+            "lower: 3 is not below upper 1",
+        ),
+        (
+            "calibration.priors=[{key: params.no_such, dist: uniform, lower: 0, upper: 1}]",
+            "is not a numeric config key",
+        ),
+        (
+            "calibration.priors=[{key: params.q_imitation, dist: normal, lower: 0, upper: 1}]",
+            "allowed: uniform, loguniform",
+        ),
         ("calibration.priors=[{key: params.q_imitation, dist: loguniform, lower: 0, upper: 1}]", "must be > 0"),
         ("calibration.priors=[{key: params.habit_use, dist: uniform, lower: 0, upper: 2}]", "leaves the range"),
         ("calibration.max_simulations=0", "calibration.max_simulations: 0 is out of range"),

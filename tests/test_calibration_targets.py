@@ -49,7 +49,10 @@ def test_likelihood_is_highest_at_the_observations(observed, specs):
 
 def test_model_values_come_from_the_ensemble(observed, specs):
     targets = build_targets(observed, specs)
-    res = sim.run(["population=tiny", "ensemble.n_reps=2", "ensemble.n_draws=0", "ensemble.n_jobs=1", "timeline.end=2024-12"], observed)
+    res = sim.run(
+        ["population=tiny", "ensemble.n_reps=2", "ensemble.n_draws=0", "ensemble.n_jobs=1", "timeline.end=2024-12"],
+        observed,
+    )
     values = model_values(res.indicators(), res.dates, targets)
     assert values.shape == (2, len(targets)) and ((values >= 0) & (values <= 1)).all()
     with pytest.raises(SimInputError, match="outside the run"):

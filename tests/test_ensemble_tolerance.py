@@ -7,7 +7,14 @@ import numpy as np
 from sim.config import load_config
 from sim.ensemble import mc_halfwidth, run_ensemble
 
-BASE = ["population=tiny", "timeline.start=2024-01", "timeline.end=2025-12", "ensemble.n_jobs=1", "params=default", "ensemble.n_draws=0"]
+BASE = [
+    "population=tiny",
+    "timeline.start=2024-01",
+    "timeline.end=2025-12",
+    "ensemble.n_jobs=1",
+    "params=default",
+    "ensemble.n_draws=0",
+]
 
 
 def test_runs_are_added_until_the_half_width_is_below_the_tolerance(observed):

@@ -26,7 +26,10 @@ def test_different_seed_different_numbers(observed):
 
 
 def test_python_api_returns_arrays_and_frames(observed):
-    res = sim.run(["population=tiny", "ensemble.n_reps=2", "ensemble.n_draws=0", "ensemble.n_jobs=1", "timeline.end=2020-12"], observed)
+    res = sim.run(
+        ["population=tiny", "ensemble.n_reps=2", "ensemble.n_draws=0", "ensemble.n_jobs=1", "timeline.end=2020-12"],
+        observed,
+    )
     arrays = res.indicators()
     arr = arrays[("share_dossiers_full_online", "localities")]
     assert arr.shape == (2, 48)

@@ -63,13 +63,17 @@ def _pct(x: float, lang: str) -> str:
     return s if lang == "en" else s.replace(".", ",")
 
 
+MONTHS_EN = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _period(period: str, lang: str) -> str:
+    """``2024-01..2024-06`` as ``2024 Jan-Jun`` (en) or ``1-6/2024`` (vi); a whole year as ``2024``."""
     start, end = period.split("..")
     y0, m0 = start.split("-")
     y1, m1 = end.split("-")
     if m0 == "01" and m1 == "12" and y0 == y1:
         return y0
-    return f"{int(m0)}-{int(m1)}/{y1}" if lang == "vi" else f"{y1} Jan-{['', 'Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][int(m1)]}"
+    return f"{int(m0)}-{int(m1)}/{y1}" if lang == "vi" else f"{y1} {MONTHS_EN[int(m0)]}-{MONTHS_EN[int(m1)]}"
 
 
 def predictive_chart(table: pd.DataFrame, meta: dict, lang: str = "en") -> Figure:
@@ -97,7 +101,8 @@ def predictive_chart(table: pd.DataFrame, meta: dict, lang: str = "en") -> Figur
                 ms=5, capsize=2, lw=1, zorder=4,
             )  # fmt: skip
         labels = [
-            f"{_t(r.target, lang)}, {_period(r.period, lang)}" + (f" ({_t('held', lang)})" if r.use == "held out" else "")
+            f"{_t(r.target, lang)}, {_period(r.period, lang)}"
+            + (f" ({_t('held', lang)})" if r.use == "held out" else "")
             for r in table.itertuples()
         ]
         ax.set_yticks(y, labels)
@@ -116,7 +121,9 @@ def predictive_chart(table: pd.DataFrame, meta: dict, lang: str = "en") -> Figur
         return fig
 
 
-def marginals_chart(priors, values: np.ndarray, weights: np.ndarray, ident: pd.DataFrame, meta: dict, lang="en") -> Figure:
+def marginals_chart(
+    priors, values: np.ndarray, weights: np.ndarray, ident: pd.DataFrame, meta: dict, lang="en"
+) -> Figure:
     """A panel per calibrated key: prior (flat on its sampling scale) vs weighted posterior histogram."""
     with style():
         k = len(priors)

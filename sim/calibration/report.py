@@ -62,7 +62,9 @@ def posterior_table(priors: list[Prior], values: np.ndarray, weights: np.ndarray
         var_prior = width**2 / 12.0
         contraction = 1.0 - var_post / var_prior
         q05, q50, q95 = weighted_quantiles(x, w)
-        verdict = "pinned by the data" if contraction >= 0.5 else "partly informed" if contraction >= 0.2 else "prior-driven"
+        verdict = (
+            "pinned by the data" if contraction >= 0.5 else "partly informed" if contraction >= 0.2 else "prior-driven"
+        )
         rows.append(
             {
                 "key": p.key,
@@ -81,7 +83,9 @@ def posterior_table(priors: list[Prior], values: np.ndarray, weights: np.ndarray
 def correlations(priors: list[Prior], values: np.ndarray, weights: np.ndarray, threshold: float = 0.5) -> pd.DataFrame:
     """Pairs of calibrated keys whose weighted posterior correlation exceeds ``threshold`` in size
     (the data pin down a combination of the two, not each one)."""
-    z = np.column_stack([np.log(values[:, i]) if p.dist == "loguniform" else values[:, i] for i, p in enumerate(priors)])
+    z = np.column_stack(
+        [np.log(values[:, i]) if p.dist == "loguniform" else values[:, i] for i, p in enumerate(priors)]
+    )
     c = np.cov(z, rowvar=False, aweights=weights)
     sd = np.sqrt(np.diag(c))
     r = c / np.outer(sd, sd)
