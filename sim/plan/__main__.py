@@ -10,7 +10,6 @@ import logging
 import sys
 from pathlib import Path
 
-from sim.errors import SimInputError
 
 log = logging.getLogger("sim.plan")
 
@@ -43,18 +42,14 @@ def execute(cfg, plan, run_dir: Path | None = None, observed=None, folder=None):
 
 
 def run_plan_job(plain: dict, run_dir: Path) -> int:
-    """Hydra job: one planner run into ``run_dir``; returns the exit code."""
-    from sim.config import to_dict
-    from sim.manifest import RunFolder
-    from sim.observed import ObservedDataError, load_observed
-    from sim.plan.spec import split_plain
+    """Hydra job: one planner run into ``run_dir``; returns the exit code (see :func:`sim.cli.guarded`)."""
+    from sim.cli import guarded
 
-    try:
-        folder = RunFolder(run_dir, kind="plan")
-    except SimInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
+    def work(folder) -> None:
+        from sim.config import to_dict
+        from sim.observed import load_observed
+        from sim.plan.spec import split_plain
+
         cfg, plan = split_plain(plain)
         observed = load_observed(cfg.observed_dir or None)
         folder.update(
@@ -69,20 +64,9 @@ def run_plan_job(plain: dict, run_dir: Path) -> int:
         )
         log.info("plan folder %s", run_dir)
         execute(cfg, plan, run_dir, observed, folder)
-        folder.finish("ok")
         log.info("verdict: %s", folder.manifest["answer"]["verdict"]["en"])
-        log.info("finished: %s (%.1f s)", run_dir, folder.manifest["wall_time_s"])
-        return 0
-    except (SimInputError, ObservedDataError) as exc:
-        folder.finish("failed", str(exc))
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        folder.finish("failed", "interrupted")
-        raise
-    except Exception as exc:
-        folder.finish("failed", f"{type(exc).__name__}: {exc}")
-        raise
+
+    return guarded(run_dir, work, kind="plan")
 
 
 def main() -> None:
