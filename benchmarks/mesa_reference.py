@@ -2,8 +2,8 @@
 
 This is the readable specification of :func:`sim.behaviour.adoption.decide` and of the monthly
 kernel (:func:`sim.behaviour.kernel.step_citizens`): the same rule, written as plain Python on
-agent objects. It shares the provinces (mesa agents and their trends) and the synthesized
-citizens' attributes with :class:`sim.model.AdoptionModel`, but draws its own random numbers
+agent objects. It shares the provinces (mesa agents, their trends and their vectorized monthly update) and
+the synthesized citizens' attributes with :class:`sim.model.AdoptionModel`, but draws its own random numbers
 (``numpy.random.Generator``), so the two agree in distribution, not draw by draw.
 ``benchmarks/bench_scale.py`` times both side by side and checks that their national trajectories
 agree within statistical tolerance.
@@ -143,8 +143,7 @@ class ReferenceModel(mesa.Model):
         t0 = time.perf_counter()
         base.adopter_share = self.adopter_share()
         self.citizen_seconds += time.perf_counter() - t0
-        for prov in base.provinces:
-            prov.step()
+        base.province_arrays.update(base)
         self.env = base.month_env()
         self.tally = np.zeros((self.n_prov, 2, 7), np.int64)
         t0 = time.perf_counter()

@@ -16,7 +16,7 @@ from sim.errors import SimInputError
 from sim.drivers import baseline_logits, electricity_gaps, province_indices
 from sim.geography import N_STRATA, strata_shares
 from sim.population import cell_sizes, seed_adopters, synthesize
-from sim.provinces import Province, to_threshold
+from sim.provinces import Province, ProvinceArrays, to_threshold
 from sim.results import Recorder
 from sim.rng import Stream, stream_key
 from sim.timeline import Timeline
@@ -122,19 +122,12 @@ class AdoptionModel(mesa.Model):
             d.electricity_gap_ratio_urban,
             d.electricity_gap_ratio_remote,
         )
+        self.province_arrays = ProvinceArrays(n_prov, cfg.params.initial_awareness, d.it_budget_share)
         self.provinces: list[Province] = [
-            Province(
-                self,
-                i,
-                code,
-                table.at[code, "name_vi"],
-                pop_people[i],
-                weights[i],
-                cfg.params.initial_awareness,
-                d.it_budget_share,
-            )
+            Province(self, i, code, table.at[code, "name_vi"], pop_people[i], weights[i])
             for i, code in enumerate(self.codes)
         ]
+        self.province_arrays.update(self, awareness=False)
         self.pop = synthesize(cell_sizes(pop_people, weights, pc.scale), pc, cfg.rng_seed, self.replicate)
         self.adults = self.pop.adult_counts(n_prov).astype(float)
         env = self.month_env()
@@ -170,7 +163,7 @@ class AdoptionModel(mesa.Model):
         """
         for lever in self.levers:
             lever.apply(self)
-        self.agents.do("step")
+        self.province_arrays.update(self)
         tally = self.step_citizens(self.month_env())
         self.update_adopter_share(self.t)
         self.recorder.record(self, tally)
@@ -185,22 +178,21 @@ class AdoptionModel(mesa.Model):
                 progress(self.t, self.timeline.n_months)
 
     def month_env(self) -> MonthEnv:
-        """Collect the province agents' state into this month's arrays."""
-        pv = self.provinces
-        device = np.array([p.device for p in pv])
+        """This month's province-level environment from the provinces' state arrays."""
+        pa = self.province_arrays
         age_factor = np.asarray(self.cfg.population.device_factor_by_age)
         return MonthEnv(
-            access_thr=to_threshold(np.array([p.connectivity for p in pv])),
-            device_thr=to_threshold(device[:, :, None] * age_factor[None, None, :]),
-            aware_thr=to_threshold(np.array([p.awareness for p in pv])),
-            eid_thr=to_threshold(np.array([p.eid for p in pv])),
-            offered_online=np.array([p.offered_online_volume for p in pv], np.float32),
-            offered_full=np.array([p.offered_volume for p in pv], np.float32),
-            backoffice=np.array([p.backoffice for p in pv], np.float32),
-            quality=np.array([p.quality for p in pv], np.float32),
-            assisted=np.array([p.assisted * self.cfg.params.assisted_max for p in pv], np.float32),
+            access_thr=to_threshold(pa.connectivity),
+            device_thr=to_threshold(pa.device[:, :, None] * age_factor[None, None, :]),
+            aware_thr=to_threshold(pa.awareness),
+            eid_thr=to_threshold(pa.eid),
+            offered_online=pa.offered_online_volume.astype(np.float32),
+            offered_full=pa.offered_volume.astype(np.float32),
+            backoffice=pa.backoffice.astype(np.float32),
+            quality=pa.quality.astype(np.float32),
+            assisted=(pa.assisted * self.cfg.params.assisted_max).astype(np.float32),
             social=self.adopter_share.astype(np.float32),
-            utility_shift=np.array([p.utility_shift for p in pv], np.float32),
+            utility_shift=pa.utility_shift.astype(np.float32),
         )
 
     def step_citizens(self, env: MonthEnv) -> np.ndarray:

@@ -63,7 +63,7 @@ class Recorder:
         self.users_ytd[t] = hist[:, max(1, january + 1) : t + 2].sum(axis=1)
         self.adopters[t] = (model.adopter_share * model.adults).sum(axis=1)
         for k, w in STATE_VARS.items():
-            self.state[k][t] = np.array([getattr(p, k) for p in model.provinces], float).reshape(n_p, w)
+            self.state[k][t] = getattr(model.province_arrays, k).reshape(n_p, w)
 
     def result(self, replicate: int, draw: int = 0) -> RunResult:
         """Freeze the tallies into a :class:`RunResult`."""

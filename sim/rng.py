@@ -9,6 +9,7 @@ numbers), and results do not depend on which process runs which replicate.
 
 from __future__ import annotations
 
+import functools
 from enum import IntEnum
 
 import numpy as np
@@ -68,8 +69,10 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _INV53 = 1.0 / 9007199254740992.0
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stream_key(rng_seed: int, replicate: int, stream: Stream, month: int = -1) -> np.uint64:
-    """64-bit key of one (replicate, stream, month) for the counter-based uniforms."""
+    """64-bit key of one (replicate, stream, month) for the counter-based uniforms (cached: runs
+    with common random numbers, such as calibration particles, reuse the same keys)."""
     seq = np.random.SeedSequence(int(rng_seed), spawn_key=(int(replicate), int(stream), int(month) + 1))
     return seq.generate_state(1, np.uint64)[0]
 

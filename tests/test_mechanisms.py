@@ -118,3 +118,27 @@ def test_no_need_no_dossiers(need_rate):
     )
     model.run()
     assert model.recorder.dossiers.sum() == 0
+
+
+def test_province_agents_read_and_write_their_row_of_the_state_arrays(observed, tiny_cfg):
+    """A province's attributes are its row of the model's arrays: a lever writing one province's
+    inputs moves that province only, and the vectorized update reproduces the one-province rule."""
+    model = AdoptionModel(tiny_cfg, observed)
+    pa, prov, other = model.province_arrays, model.provinces[5], model.provinces[6]
+    assert np.array_equal(prov.connectivity, pa.connectivity[5]) and prov.quality == pa.quality[5]
+    quality_before, other_before = prov.quality, other.quality
+    prov.shift["quality"] += 1.0
+    prov.it_budget_share += 0.01
+    prov.electricity_gap_cut[2] += 0.5
+    assert pa.shift["quality"][5] == 1.0 and pa.it_budget_share[5] == pytest.approx(0.013)
+    pa.update(model)
+    spec = tiny_cfg.drivers.quality
+    x = model.trend_logits["quality"][0, 5] + 1.0
+    assert prov.quality == pytest.approx(spec.lo + (spec.hi - spec.lo) / (1 + math.exp(-x)))
+    assert prov.quality > quality_before and other.quality == other_before
+    assert prov.electricity[2] == pytest.approx(1 - model.electricity_gaps[0, 5, 2] * 0.5)
+    budget = 0.5 * math.log2(pa.it_budget_share[5] / tiny_cfg.drivers.it_budget_share)
+    spec = tiny_cfg.drivers.supply_localities
+    x = model.trend_logits["supply_localities"][0, 5] + budget
+    assert prov.supply[1] == pytest.approx(spec.lo + (spec.hi - spec.lo) / (1 + math.exp(-x)))
+    assert other.supply[1] == model.trend_values["supply_localities"][0, 6]
