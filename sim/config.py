@@ -141,7 +141,9 @@ class ParamsConfig:
     )
     backoffice_hi_localities: float = _f(0.0, 1.0, "the same at full capacity")
     backoffice_weight_training: float = _f(0.0, 1.0, "weight of trained officials (vs interoperability) in capacity")
-    posterior_file: str = _d("", doc="posterior draws (CSV in conf/params/) that ensemble.n_draws samples; empty = none")
+    posterior_file: str = _d(
+        "", doc="posterior draws (CSV in conf/params/) that ensemble.n_draws samples; empty = none"
+    )
 
     def __post_init__(self) -> None:
         for tier in ("ministries", "localities"):

@@ -75,7 +75,8 @@ def test_model_values_come_from_the_ensemble(observed, specs):
             "no observation",
         ),
         (
-            "  - {name: x, indicator: a, scope: b, series: c, model: share_of_unicorns, sd_logit: 0.1, use: true, why: e}\n",
+            "  - {name: x, indicator: a, scope: b, series: c, model: share_of_unicorns,"
+            " sd_logit: 0.1, use: true, why: e}\n",
             "is not a model indicator",
         ),
     ],

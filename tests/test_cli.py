@@ -33,7 +33,9 @@ def manifest(path: Path) -> dict:
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "baseline"
-    proc = run_cli("population=tiny", "ensemble.n_reps=1", "ensemble.n_draws=2", "ensemble.n_jobs=1", f"hydra.run.dir={out}")
+    proc = run_cli(
+        "population=tiny", "ensemble.n_reps=1", "ensemble.n_draws=2", "ensemble.n_jobs=1", f"hydra.run.dir={out}"
+    )
     assert proc.returncode == 0, proc.stderr
     return out, proc
 

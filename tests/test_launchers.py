@@ -127,5 +127,5 @@ def test_a_launcher_without_its_plugin_fails_with_one_line(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if "ray" in name else real(name))
     msg = cli.launcher_error(["scenario=baseline", "hydra/launcher=ray_local"])
-    assert msg and "pip install -e \".[ray]\"" in msg and "\n" not in msg
+    assert msg and 'pip install -e ".[ray]"' in msg and "\n" not in msg
     assert cli.launcher_error(["hydra/launcher=parallel"]) is None  # installed with the test extra

@@ -157,7 +157,9 @@ def tiny_run(tmp_path_factory, observed):
     import sim
     from sim.outputs import write_run_outputs
 
-    cfg = sim.load_config(["population=tiny", "ensemble.n_reps=4", "ensemble.n_draws=0", "ensemble.n_jobs=1", "timeline.end=2025-12"])
+    cfg = sim.load_config(
+        ["population=tiny", "ensemble.n_reps=4", "ensemble.n_draws=0", "ensemble.n_jobs=1", "timeline.end=2025-12"]
+    )
     ens = sim.run(cfg, observed)
     path = tmp_path_factory.mktemp("run")
     write_run_outputs(ens, observed, path, figures=False)
