@@ -59,6 +59,9 @@ def observed():
         ("planner.groups=districts", "planner.groups"),
         ("planner.budgett=5", "planner.budgett"),
         ("ensemble.p_tolerance=0.1", "ensemble.p_tolerance"),
+        ("planner.optimizer=annealing", "planner.optimizer"),
+        ("planner.de_maxiter=0", "planner.de_maxiter"),
+        ("planner.de_popsize=0", "planner.de_popsize"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_key(override, key):
@@ -154,6 +157,16 @@ def test_infeasible_requirement_is_not_reachable(observed, tmp_path):
     ):
         assert (run_dir / name).is_file(), name
     assert not (run_dir / ".staging").exists()
+    # which stage gave the answer, and how many candidates each stage ran
+    import pandas as pd
+
+    search = answer["search"]
+    assert search["optimizer"] == "de" and search["answer_stage"] in ("greedy", "de")
+    assert search["stages"]["greedy"]["candidates"] >= 1 and search["stages"]["de"]["candidates"] >= 0
+    path = pd.read_csv(run_dir / "path.csv")
+    assert list(path["stage"]) == ["greedy"] * (len(path) - 1) + ["de"]
+    assert path["answer"].sum() == 1
+    assert path.loc[path["answer"], "stage"].item() == search["answer_stage"]
     # a finished plan is never overwritten
     assert run_plan_job(plain, run_dir) == 2
 
@@ -227,3 +240,39 @@ def test_planner_charts_in_both_languages():
         assert sorted(t.get_text() for t in fig.axes[0].texts) == ["0 %", "100 %", "50 %"]
         m = charts.province_map(probs, meta, lang)
         assert "70 %" in m.axes[0].get_title()
+
+
+DE = [*SMALL, TWO_LEVERS, "planner.budget_vnd=2e11", "planner.de_maxiter=3", "planner.de_popsize=2"]
+
+
+def test_differential_evolution_starts_from_the_greedy_and_keeps_the_budget(observed):
+    res = run_plan(DE, observed=observed)
+    greedy_best = res.path[-1]
+    assert res.de is not None and res.de.stage == "de"
+    # the greedy's answer is in the first population: the DE's best scores at least as well
+    assert res.de.search.objective >= greedy_best.search.objective
+    assert res.chosen.point.search.objective >= greedy_best.search.objective
+    assert res.chosen.point is (res.de if res.answer_stage == "de" else greedy_best)
+    # the budget constraint holds for the reported plan and for the DE's best
+    assert res.chosen.cost[1] <= 2e11 and res.de.cost[1] <= 2e11
+    facts = res.stages["de"]
+    assert facts["generations"] <= 3 and facts["population"] == 8  # 2 x (2 levers x 2 groups)
+    assert facts["candidates"] <= facts["trials"]
+    # greedy only: no DE stage, the greedy's last state is the answer
+    only = run_plan([*DE, "planner.optimizer=greedy"], observed=observed)
+    assert only.de is None and "de" not in only.stages and only.answer_stage == "greedy"
+    assert [p.move for p in only.path] == [p.move for p in res.path]
+    assert only.chosen.point is only.path[-1]
+
+
+def test_differential_evolution_is_reproducible_serial_and_parallel(observed):
+    serial = run_plan(DE, observed=observed)
+    parallel = run_plan([*DE, "ensemble.n_jobs=2"], observed=observed)
+    np.testing.assert_array_equal(serial.de.k, parallel.de.k)
+    np.testing.assert_array_equal(serial.chosen.point.k, parallel.chosen.point.k)
+    assert serial.de.search.objective == parallel.de.search.objective
+    assert serial.stages == parallel.stages
+    np.testing.assert_array_equal(serial.chosen.final.values, parallel.chosen.final.values)
+    # another seed draws another DE population (the greedy's start is the same kind of state)
+    other = run_plan([*DE, "rng_seed=7"], observed=observed)
+    assert other.de.search.objective >= other.path[-1].search.objective

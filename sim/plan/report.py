@@ -3,7 +3,8 @@
 Files (all staged in ``<run>/.staging/`` and moved into place only when every one exists):
 ``answer.json`` (the verdict in English and Vietnamese, the chosen plan's probability with its
 95 % Jeffreys interval, cost range and the robustness check), ``frontier.csv``, ``allocation.csv``
-(province x lever x VND), ``path.csv`` (every greedy step), ``province_probabilities.csv``,
+(province x lever x VND), ``path.csv`` (every greedy step and the differential evolution's best
+state, the reported one marked), ``province_probabilities.csv``,
 ``summary.csv`` and ``targets.csv`` (plan and baseline), ``costs.csv`` (the chosen plan's levers,
 their own cost table) and ``figures/{frontier,fan,map}_{en,vi}.png``.
 """
@@ -100,18 +101,24 @@ def allocation_table(e: Evaluated, final: Evaluator) -> pd.DataFrame:
 
 
 def path_table(res: PlanResult) -> pd.DataFrame:
-    """Every state of the greedy path (search scale)."""
+    """Every state of the greedy path, then the differential evolution's best state (search scale).
+
+    ``stage`` is ``greedy`` or ``de``; ``answer`` marks the state reported as the plan.
+    """
+    points = [*res.path, *([res.de] if res.de is not None else [])]
     return pd.DataFrame(
         [
             {
                 "step": i,
+                "stage": p.stage,
                 "move": p.move,
                 "cost_vnd_central": p.cost[1],
                 "search_objective": p.search.objective,
                 "search_p_met": p.search.p,
                 "search_region_gap_pp": p.search.region_gap_pp,
+                "answer": p is res.chosen.point,
             }
-            for i, p in enumerate(res.path)
+            for i, p in enumerate(points)
         ]
     )
 
@@ -325,10 +332,14 @@ def answer_dict(res: PlanResult, final: Evaluator) -> dict:
         "robustness": robustness(res, final),
         "posterior": posterior_spread(res.chosen),
         "search": {
+            "optimizer": final.plan.spec.optimizer,
+            "answer_stage": res.answer_stage,
             "steps": len(res.path) - 1,
             "population_scale": final.plan.spec.search_scale,
             "runs_per_candidate": int(res.path[0].search.met.size) if res.path else 0,
+            "stages": res.stages,
         },
+        "notes": res.notes,
     }
 
 

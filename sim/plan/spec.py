@@ -21,6 +21,7 @@ from sim.observed import SEEDS_DIR
 from sim.timeline import parse_ym
 
 MODES = ("max_probability", "min_cost")
+OPTIMIZERS = ("de", "greedy")
 GROUPINGS = ("national", "regions", "areas")
 DEADLINES = ("", "2025", "2030")
 LEVER_KEYS = ("kind", "bound", "key", "steps", "min", "scope", "start", "ramp_months", "fixed")
@@ -74,6 +75,9 @@ class PlanSpec:
         default_factory=lambda: [0.0, 0.25, 0.5, 1.0], metadata={"range": (0.0, 1.0), "doc": "budget fractions"}
     )
     cost_factor: float = _d(1.5, 1.0, 10.0, "lever costs are multiplied by this in the robustness check")
+    optimizer: str = _d("de", doc="de (greedy, then differential evolution from its optimum) or greedy (greedy only)")
+    de_maxiter: int = _d(4, 1, 1000, "differential evolution: most generations after the initial population")
+    de_popsize: int = _d(2, 1, 100, "differential evolution: population = de_popsize x decision variables (at least 5)")
 
 
 @dataclass
@@ -233,6 +237,8 @@ def parse_plan(data: dict, cfg: RunConfig) -> Plan:
     spec: PlanSpec = from_dict(PlanSpec, data, "planner.")
     if spec.mode not in MODES:
         raise SimInputError(f"planner.mode: '{spec.mode}' is not allowed; allowed: {', '.join(MODES)}")
+    if spec.optimizer not in OPTIMIZERS:
+        raise SimInputError(f"planner.optimizer: '{spec.optimizer}' is not allowed; allowed: {', '.join(OPTIMIZERS)}")
     if spec.groups not in GROUPINGS:
         raise SimInputError(f"planner.groups: '{spec.groups}' is not allowed; allowed: {', '.join(GROUPINGS)}")
     if spec.deadline not in DEADLINES:
