@@ -154,13 +154,17 @@ def write_outputs(root: CalibrateConfig, priors, fit, all_targets, abc, out: Pat
     from sim.calibration import charts
 
     values, weights, shares = particles(abc.history, priors)
+    abc_ess = effective_sample_size(weights)
     rng = np.random.default_rng(np.random.SeedSequence([root.rng_seed, 7]))
+    if abc.moves is not None:  # the moved draws are the posterior sample (equal weights)
+        values = np.column_stack([from_abc_space(p, abc.moves.z[:, i]) for i, p in enumerate(priors)])
+        weights, shares = np.ones(len(values)), abc.moves.shares
     fit_ids = {(t.name, t.obs_id) for t in fit}
     fitted = [(t.name, t.obs_id) in fit_ids for t in all_targets]
     naive = naive_peer(fit, all_targets)
     table = fit_table(all_targets, fitted, shares, weights, naive, rng)
     post = pd.DataFrame(values, columns=[p.key for p in priors]).assign(weight=weights / weights.sum())
-    idx = resample(weights, root.calibration.n_draws_saved, rng)
+    idx = np.arange(len(values)) if abc.moves is not None else resample(weights, root.calibration.n_draws_saved, rng)
     draws = pd.DataFrame(values[idx], columns=[p.key for p in priors])
     draws.insert(0, "draw", np.arange(len(draws)))
     ident = posterior_table(priors, values, weights)
@@ -185,8 +189,19 @@ def write_outputs(root: CalibrateConfig, priors, fit, all_targets, abc, out: Pat
         "wall_time_s": round(abc.wall_time_s, 1),
         "final_temperature": abc.final_temperature,
         "stop_reason": abc.stop_reason,
-        "ess_final": effective_sample_size(weights),
+        "ess_final": abc_ess,
+        "n_particles_final": int(root.calibration.population_size),
     }
+    if abc.moves is not None:
+        m = abc.moves
+        summary["moves"] = {
+            "steps": len(m.acceptance),
+            "draws": int(len(m.z)),
+            "acceptance_per_step": [round(a, 4) for a in m.acceptance],
+            "distinct_draws_before": m.n_unique_start,
+            "distinct_draws_after": m.n_unique,
+            "simulations": m.n_simulations,
+        }
     atomic_write(out / "diagnostics.json", json.dumps(summary, indent=2) + "\n")
     meta = {"tag": root.calibration.tag, "n_sims": abc.n_simulations, "until": root.calibration.until}
     for lang in ("en", "vi"):

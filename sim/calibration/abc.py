@@ -197,14 +197,111 @@ def dask_map(address: str):
 
 
 @dataclass
+class Moves:
+    """The posterior draws after the resample-move step (:func:`rejuvenate`).
+
+    Attributes:
+        z: draws on the ABC scale, ``(M, k)``; shares: model values at every target, ``(M, n)``.
+        acceptance: share of draws whose proposal was accepted, per Metropolis-Hastings step.
+        n_unique_start, n_unique: distinct draws before and after the moves.
+        n_simulations: model runs the moves took.
+    """
+
+    z: np.ndarray
+    shares: np.ndarray
+    acceptance: list[float]
+    n_unique_start: int
+    n_unique: int
+    n_simulations: int
+
+
+@dataclass
 class AbcRun:
-    """What an ABC-SMC run returns."""
+    """What an ABC-SMC run returns (``moves``: the resample-move step, ``None`` when not run)."""
 
     history: pyabc.History
     wall_time_s: float
     n_simulations: int
     final_temperature: float
     stop_reason: str
+    moves: Moves | None = None
+
+
+def _move_task(simulator: Simulator, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    out = simulator({abc_name(i): float(v) for i, v in enumerate(z)})
+    return np.asarray(out["y"], float), np.asarray(out["all"], float)
+
+
+def last_generation(history: pyabc.History, n_priors: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Last generation on the ABC scale: values ``(n, k)``, weights, fitted logits ``y`` and all shares."""
+    pop = history.get_population(history.max_t).particles
+    z = np.array([[q.parameter[abc_name(i)] for i in range(n_priors)] for q in pop], float)
+    w = np.array([q.weight for q in pop], float)
+    y = np.array([np.asarray(q.sum_stat["y"], float) for q in pop])
+    shares = np.array([np.asarray(q.sum_stat["all"], float) for q in pop])
+    return z, w, y, shares
+
+
+def rejuvenate(
+    simulator: Simulator,
+    observed_logits: np.ndarray,
+    sample: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    n_draws: int,
+    steps: int,
+    rng_seed: int,
+    map_,
+) -> Moves:
+    """Resample-move (Gilks & Berzuini 2001, JRSS B 63:127; Chopin 2002, Biometrika 89:539).
+
+    The last generation, at temperature 1, is a weighted sample of the posterior; with few
+    effective particles its resampled draws repeat a handful of values. Each draw is then moved by
+    ``steps`` Metropolis-Hastings steps whose invariant distribution is that same posterior: the
+    prior (uniform on the ABC scale) times the measurement model ``logit(observed) ~
+    N(logit(model), sd_logit^2)``, which is exact here because every particle runs the same random
+    streams (the simulator is deterministic in its parameters). Proposals are Gaussian random-walk
+    steps with covariance ``2.38^2 / k`` times the weighted posterior covariance (Roberts, Gelman &
+    Gilks 1997). Seeds come from ``(rng_seed, step)``, so the draws do not depend on the workers.
+
+    Args:
+        sample: the last generation, :func:`last_generation`.
+    """
+    priors = simulator.priors
+    var = np.array([t.sd_logit for t in simulator.fit]) ** 2
+    z_all, w, y_all, shares_all = sample
+    rng = np.random.default_rng(np.random.SeedSequence([int(rng_seed), 7]))
+    from sim.calibration.report import resample
+
+    idx = resample(w, n_draws, rng)
+    z, y, shares = z_all[idx].copy(), y_all[idx].copy(), shares_all[idx].copy()
+    n_start = len(np.unique(idx))
+    lo = np.array([math.log(p.lower) if p.dist == "loguniform" else p.lower for p in priors])
+    hi = np.array([math.log(p.upper) if p.dist == "loguniform" else p.upper for p in priors])
+    cov = np.atleast_2d(np.cov(z_all.T, aweights=w / w.sum()))
+    k = len(priors)
+    chol = np.linalg.cholesky(2.38**2 / k * cov + 1e-12 * np.diag(np.diag(cov) + 1.0))
+
+    def loglik(ys: np.ndarray) -> np.ndarray:
+        return -0.5 * np.sum((ys - observed_logits) ** 2 / var, axis=-1)
+
+    current = loglik(y)
+    acceptance, n_sims = [], 0
+    for step in range(steps):
+        step_rng = np.random.default_rng(np.random.SeedSequence([int(rng_seed), 8, step]))
+        prop = z + step_rng.standard_normal(z.shape) @ chol.T
+        log_u = np.log(step_rng.random(len(z)))
+        inside = np.flatnonzero(np.all((prop >= lo) & (prop <= hi), axis=1))
+        results = list(map_(functools.partial(_move_task, simulator), [prop[i] for i in inside]))
+        n_sims += len(inside)
+        accepted = 0
+        for i, (y_new, s_new) in zip(inside, results, strict=True):
+            ll = float(loglik(y_new))
+            if log_u[i] < ll - current[i]:
+                z[i], y[i], shares[i], current[i] = prop[i], y_new, s_new, ll
+                accepted += 1
+        acceptance.append(accepted / len(z))
+        log.info("move step %d/%d: %.1f %% of %d draws moved", step + 1, steps, 100 * acceptance[-1], len(z))
+    n_unique = len(np.unique(z, axis=0))
+    return Moves(z, shares, acceptance, n_start, n_unique, n_sims)
 
 
 def run_abc(
@@ -249,16 +346,22 @@ def run_abc(
             max_walltime=timedelta(minutes=settings.max_walltime_minutes),
             min_acceptance_rate=settings.min_acceptance_rate,
         )
+        moves = None
+        if settings.move_steps > 0:
+            last = last_generation(history, len(simulator.priors))
+            moves = rejuvenate(
+                simulator, observed_logits, last, settings.n_draws_saved, settings.move_steps, rng_seed, map_
+            )
     pops = history.get_all_populations()
     pops = pops[pops.t >= 0]
     final_t = float(pops.epsilon.iloc[-1])
-    n_sims = int(history.total_nr_simulations)
+    n_sims = int(history.total_nr_simulations) + (moves.n_simulations if moves else 0)
     if final_t <= 1.0 + 1e-9:
         reason = "temperature reached 1 (exact posterior of the measurement model)"
-    elif n_sims >= settings.max_simulations:
+    elif int(history.total_nr_simulations) >= settings.max_simulations:
         reason = f"simulation budget ({settings.max_simulations}) used up at temperature {final_t:.3g}"
     elif len(pops) >= settings.max_generations:
         reason = f"all {settings.max_generations} generations run, temperature {final_t:.3g}"
     else:
         reason = f"wall-time or acceptance-rate limit at temperature {final_t:.3g}"
-    return AbcRun(history, time.perf_counter() - t0, n_sims, final_t, reason)
+    return AbcRun(history, time.perf_counter() - t0, n_sims, final_t, reason, moves)

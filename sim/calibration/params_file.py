@@ -43,6 +43,7 @@ def params_yaml(root, priors, posterior: pd.DataFrame, abc, run_dir: Path) -> st
         f"# (results/ is not in the repository: rerun the command to reproduce). ABC-SMC stop: {abc.stop_reason};",
         f"# {abc.n_simulations} simulations in {abc.wall_time_s / 60:.1f} min. Observations fitted: until "
         f"{s.until or 'the last one (2024-08)'}.",
+        *_moves_line(abc),
         "# Point values are posterior medians (comment: 90 % interval and prior); runs with",
         f"# ensemble.n_draws > 0 sample the posterior draws in {s.tag}.draws.csv instead (draws x replicates).",
         "# Keys without a comment were not calibrated: they keep the hand-set values of",
@@ -86,3 +87,16 @@ def write_params_files(path: Path, text: str, draws: pd.DataFrame) -> None:
             raise SimInputError(f"calibration.tag: {p} already exists; allowed: a new tag (never overwritten)")
     atomic_write(draws_path, draws.to_csv(index=False, float_format="%.8g"))
     atomic_write(path, text)
+
+
+def _moves_line(abc) -> list[str]:
+    """The resample-move step in one or two comment lines (nothing when it was not run)."""
+    m = getattr(abc, "moves", None)
+    if m is None:
+        return []
+    mean = 100 * sum(m.acceptance) / max(len(m.acceptance), 1)
+    return [
+        f"# Draws: {len(m.z)} resampled from the last generation ({m.n_unique_start} distinct), then moved by "
+        f"{len(m.acceptance)} Metropolis-Hastings steps",
+        f"# ({mean:.0f} % accepted per step on average; {m.n_unique} distinct draws after).",
+    ]

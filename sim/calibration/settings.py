@@ -25,6 +25,7 @@ class CalibrationSettings:
     min_acceptance_rate: float = _f(0.0, 1.0, "stop when a generation accepts fewer than this share")
     n_procs: int = _f(1, 256, "local worker processes")
     n_draws_saved: int = _f(10, 100000, "posterior draws written to conf/params/<tag>.draws.csv")
+    move_steps: int = _d(0, 0, 1000, "Metropolis-Hastings steps applied to every saved draw after ABC-SMC (0 = none)")
     description: str = _d("", doc="one line saying what this calibration is")
     until: str = _d("", doc="fit only observations whose period ends by this YYYY-MM (empty = all)")
     sampler: str = _d("local", doc="local (worker processes) or dask (a Dask cluster, see dask_address)")
