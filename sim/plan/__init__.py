@@ -4,8 +4,9 @@ Given a budget (VND) it searches the allocation of the allowed levers over provi
 maximises the probability that every chosen target is met by the deadline; given a required
 probability it searches the cheapest such allocation, or says that the requirement is not
 reachable within the levers' bounds. The search (:mod:`sim.plan.search`) is a budget-constrained
-greedy over lever increments at a coarse population scale with common random numbers; every
-reported plan is re-run at the final scale and reported with its Monte-Carlo interval
+greedy over lever increments, then scipy's differential evolution over the lever-step grid started
+from the greedy's answer (``planner.optimizer``), at a coarse population scale with common random
+numbers; every reported plan is re-run at the final scale and reported with its Monte-Carlo interval
 (:mod:`sim.plan.report`). Inputs are validated at compose time (:mod:`sim.plan.spec`).
 """
 
