@@ -232,10 +232,11 @@ def refine_de(ev: Evaluator, start: Point, cap: float, score: Score, seen: dict[
     cell in ``[0, steps]``, ``start`` as the first member of the initial population (``x0``), the
     central cost ``<= cap`` as a constraint (members over the budget are never run), ``best1bin``
     with ``planner.de_popsize`` x variables members for ``planner.de_maxiter`` generations (no
-    relative tolerance: it stops early only when every member scores the same), no polishing, and its random generator seeded with ``rng_seed`` (same config, same plan). Each
-    generation's members are run as one batch of :meth:`Evaluator.run` with the search's common
-    random numbers; an allocation already in ``seen`` (the greedy's candidates, earlier members)
-    is not run again, so its value is exactly the one it had.
+    relative tolerance: it stops early only when every member scores the same), no polishing, and
+    its random generator seeded with ``rng_seed`` (same config, same plan). Each generation's
+    members are run as one batch of :meth:`Evaluator.run` with the search's common random numbers;
+    an allocation already in ``seen`` (the greedy's candidates, earlier members) is not run again,
+    so its value is exactly the one it had.
 
     Returns:
         The best state (``stage="de"``; it is ``start``'s allocation when nothing scored better) and
