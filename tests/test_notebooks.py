@@ -37,7 +37,7 @@ print(json.dumps({
     "predictive_obs": list(table.obs_id),
     "predictive_use": sorted(set(table.use)),
     "lfo_held_out": list(held.obs_id),
-    "facts": {k: facts[k] for k in ("n_draws", "distinct", "ess", "n_sims")},
+    "facts": {k: facts[k] for k in ("n_draws", "distinct", "distinct_before_moves", "ess", "n_sims")},
 }))
 """,
     "05_briefing.ipynb": """
@@ -135,7 +135,8 @@ def test_calibration_notebook_diagnoses_every_prior_and_observation(observed, mo
     assert out["lfo_held_out"] == [t.obs_id for t in targets if t.period_end > until] != []
     facts = out["facts"]
     assert facts["n_draws"] == len(pd.read_csv(CONF_DIR / "params" / "calibrated.draws.csv"))
-    assert 1.0 <= facts["ess"] <= facts["distinct"] <= facts["n_draws"] and facts["n_sims"] > 0
+    assert 1.0 <= facts["ess"] <= facts["distinct_before_moves"] <= facts["n_draws"] and facts["n_sims"] > 0
+    assert facts["distinct_before_moves"] <= facts["distinct"] <= facts["n_draws"]
 
 
 def test_briefing_notebook_writes_every_chart_in_both_languages(monkeypatch):

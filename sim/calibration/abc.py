@@ -225,6 +225,7 @@ class AbcRun:
     final_temperature: float
     stop_reason: str
     moves: Moves | None = None
+    ess_final: float | None = None  # Kish effective sample size of the last generation
 
 
 def _move_task(simulator: Simulator, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -364,4 +365,7 @@ def run_abc(
         reason = f"all {settings.max_generations} generations run, temperature {final_t:.3g}"
     else:
         reason = f"wall-time or acceptance-rate limit at temperature {final_t:.3g}"
-    return AbcRun(history, time.perf_counter() - t0, n_sims, final_t, reason, moves)
+    from sim.calibration.report import effective_sample_size
+
+    _, w = history.get_distribution(m=0, t=history.max_t)
+    return AbcRun(history, time.perf_counter() - t0, n_sims, final_t, reason, moves, effective_sample_size(w))

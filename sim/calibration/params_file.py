@@ -95,7 +95,9 @@ def _moves_line(abc) -> list[str]:
     if m is None:
         return []
     mean = 100 * sum(m.acceptance) / max(len(m.acceptance), 1)
-    return [
+    ess = getattr(abc, "ess_final", None)
+    first = [] if ess is None else [f"# Last ABC generation: effective sample size {ess:.1f} particles."]
+    return first + [
         f"# Draws: {len(m.z)} resampled from the last generation ({m.n_unique_start} distinct), then moved by "
         f"{len(m.acceptance)} Metropolis-Hastings steps",
         f"# ({mean:.0f} % accepted per step on average; {m.n_unique} distinct draws after).",
