@@ -262,6 +262,8 @@ def rejuvenate(
     streams (the simulator is deterministic in its parameters). Proposals are Gaussian random-walk
     steps with covariance ``2.38^2 / k`` times the weighted posterior covariance (Roberts, Gelman &
     Gilks 1997). Seeds come from ``(rng_seed, step)``, so the draws do not depend on the workers.
+    A run stopped by its budget before temperature 1 is moved towards the same posterior, from a
+    wider start, so its draws are less settled (the run's stop reason says so).
 
     Args:
         sample: the last generation, :func:`last_generation`.
