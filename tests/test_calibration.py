@@ -220,7 +220,8 @@ def test_recovery_of_known_parameters(tmp_path):
     """Simulate the ten published series at known parameters, calibrate two of them, recover them.
 
     Tolerance: the truth lies inside the posterior 90 % interval and the posterior sd is less than
-    half the prior's (contraction > 0.75), with a budget of ~600 simulations of the tiny population.
+    half the prior's (contraction > 0.75), with a budget of ~600 simulations of four provinces at the
+    tiny scale.
     """
     from sim.calibration.abc import run_abc
     from sim.calibrate import particles
