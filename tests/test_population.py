@@ -100,7 +100,8 @@ def test_cut_points_reproduce_the_logit_logistic_score():
 def test_kernel_gives_the_same_month_on_one_or_two_threads_and_serially(observed):
     """Needs and tallies are keyed by citizen index and summed per fixed segment, so the parallel
     kernel on 1 or 2 threads and the serial kernel must return identical tallies and citizen state
-    (compared over three months from the same start)."""
+    (compared over three months from the same start); so must the rule applied need by need
+    (``decide``) and in batches (``decide_batch``), each forced for every need."""
     import math
 
     import numba
@@ -114,19 +115,22 @@ def test_kernel_gives_the_same_month_on_one_or_two_threads_and_serially(observed
     env = model.month_env().as_tuple()
     p_need = -math.expm1(-6.0 / 12.0)
     outcomes = []
-    for run in ("serial", 1, 2):
+    for run in ("serial", "each", "batch", 1, 2):
         flags, last = pop.flags.copy(), pop.last_online.copy()
         arrays = (pop.cell_start, pop.skill, pop.trust, flags, last, pop.u_infra, pop.u_device, pop.u_aware, pop.u_eid)
         tallies = []
         for t in range(3):
             keys = np.array([stream_key(5, 0, s, t) for s in MONTH_STREAMS], np.uint64)
-            if run == "serial":
-                out = kernel._step_serial(arrays, keys, t, p_need, env, model.param_tuple, t + 1)
+            if not isinstance(run, int):
+                min_batch = {"serial": kernel.MIN_BATCH, "each": 10**9, "batch": 0}[run]
+                out = kernel._step_serial(arrays, keys, t, p_need, env, model.param_tuple, t + 1, min_batch)
             else:
                 before = numba.get_num_threads()
                 numba.set_num_threads(min(run, numba.config.NUMBA_NUM_THREADS))
                 try:
-                    out = kernel._step_parallel(arrays, keys, t, p_need, env, model.param_tuple, t + 1)
+                    out = kernel._step_parallel(
+                        arrays, keys, t, p_need, env, model.param_tuple, t + 1, kernel.MIN_BATCH
+                    )
                 finally:
                     numba.set_num_threads(before)
             tallies.append(out)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from sim.rng import uniform
@@ -158,3 +159,147 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
     if uniform(k_backoffice, j) >= (bo_min if tier == 0 else bo_loc):
         return tier, BACKOFFICE, True, lapsed
     return tier, FULL, True, lapsed
+
+
+# The same rule for a batch of needs ----------------------------------------------------------
+# ``decide`` follows one need through the steps with a branch at each; with ~15 % of adults having
+# a need each month those branches are unpredictable, and each step waits for the uniform before
+# it. ``decide_batch`` takes the needs of up to BATCH_WORDS * 64 consecutive citizens of one cell
+# and runs the same rule in passes: every uniform of every need (pure functions of key and
+# citizen, so drawing one the rule would not reach changes nothing), a branch-free pass that
+# classifies each need, the utility only for the needs that reach the choice without a kept
+# habit, and a branch-free pass that applies the outcomes. Same comparisons on the same values:
+# results identical to ``decide`` (tests/test_population.py).
+
+BATCH_WORDS = 16
+BATCH = BATCH_WORDS * 64
+
+
+@njit(cache=True)
+def batch_workspace():
+    """Scratch arrays of one chunk: ``(index, utility list) (2, BATCH)`` int64, ``uniforms and
+    P(online) (7, BATCH)`` float64, ``(code, last use) (2, BATCH)`` uint8."""
+    return np.empty((2, BATCH), np.int64), np.empty((7, BATCH)), np.empty((2, BATCH), np.uint8)
+
+
+@njit(cache=True)
+def lapse_survival(lapse_rate, n):
+    """``exp(-lapse_rate / 12 * k)`` for ``k = 0 .. n - 1`` idle months (the habit's survival,
+    computed as in :func:`decide`)."""
+    out = np.empty(n)
+    for k in range(n):
+        out[k] = math.exp(-lapse_rate / 12.0 * k)
+    return out
+
+
+@njit(cache=True)
+def _fill_uniforms(idx, m, key, out):
+    """``out[k] = uniform(key, idx[k])`` for ``k < m`` (a loop the compiler vectorizes)."""
+    for k in range(m):
+        out[k] = uniform(key, idx[k])
+
+
+# bits of a need's code in the batched passes
+MINISTRY, OFFERED, ACCESS, AWARE, HELPED, LAPSED, ADOPTER = 1, 2, 4, 8, 16, 32, 64
+
+
+@njit(cache=True)
+def _classify(idx, m, flags, last_online, u_infra, u_device, u_aware, u, survive, t, cell, prm, code, prevs):
+    """Branch-free first pass: the steps up to awareness of each need as bits of ``code[k]``, and the
+    citizen's last-use month in ``prevs[k]``."""
+    access_thr, device_thr, aware_thr = cell[0], cell[1], cell[2]
+    on_min, on_loc, assisted = cell[4], cell[5], cell[11]
+    share_ministry = prm[0]
+    u_tier, u_offer, u_lapse, u_assist = u[0], u[1], u[2], u[3]
+    for k in range(m):
+        j = idx[k]
+        prev = last_online[j]
+        adopter = (flags[j] & np.uint8(1)) != 0
+        lapsed = adopter & (u_lapse[k] >= survive[(t + 1 - prev) if adopter else 0])
+        ministry = u_tier[k] < share_ministry
+        offered = u_offer[k] < (on_min if ministry else on_loc)
+        own = (u_infra[j] < access_thr) & (u_device[j] < device_thr)
+        helped = (not own) & (u_assist[k] < assisted)
+        aware = u_aware[j] < aware_thr
+        code[k] = (
+            np.uint8(ministry)
+            | (np.uint8(offered) << np.uint8(1))
+            | (np.uint8(own | helped) << np.uint8(2))
+            | (np.uint8(aware) << np.uint8(3))
+            | (np.uint8(helped) << np.uint8(4))
+            | (np.uint8(lapsed) << np.uint8(5))
+            | (np.uint8(adopter) << np.uint8(6))
+        )
+        prevs[k] = prev
+
+
+@njit(cache=True)
+def decide_batch(m, work, pop, keys, t, cell, prm, seg, g, survive):
+    """:func:`decide` for the needs ``work[0][0][:m]`` of one cell, with their outcomes applied.
+
+    Args:
+        m: number of needs. work: :func:`batch_workspace` (row 0 of its first array holds the
+            citizen indices, increasing). pop: the kernel's population arrays. keys: the month's
+            stream keys (need first). cell, prm: as for :func:`decide`. seg: the kernel's segment
+            tallies; ``g`` this cell's segment. survive: :func:`lapse_survival` for this month.
+    """
+    _, skill, trust, flags, last_online, u_infra, u_device, u_aware, u_eid = pop
+    _, seg_tally, seg_use, seg_adopt, seg_new = seg
+    (_, _, _, eid_thr, _, _, full_min, full_loc, bo_min, bo_loc, quality, _, social, shift_min, shift_loc) = cell
+    (_, p_innovation, q_imitation, b_quality, b_ease, b_trust, b_eid, b_ministry, habit_use, _) = prm
+    ints, u, small = work
+    idx, chooser = ints[0], ints[1]
+    code, prevs = small[0], small[1]
+    for s in range(6):  # tier, offer, lapse, assist, choice, back office
+        _fill_uniforms(idx, m, keys[1 + s], u[s])
+    _classify(idx, m, flags, last_online, u_infra, u_device, u_aware, u, survive, t, cell, prm, code, prevs)
+    p_online = u[6]
+    n_choose = 0
+    reach = OFFERED | ACCESS | AWARE
+    for k in range(m):  # needs that reach the choice without a habit that held: the Bass hazard
+        c = code[k]
+        p_online[k] = habit_use
+        chooser[n_choose] = k
+        n_choose += ((c & reach) == reach) & (((c & ADOPTER) == 0) | ((c & LAPSED) != 0))
+    for e in range(n_choose):
+        k = chooser[e]
+        j = idx[k]
+        helped = (code[k] & HELPED) != 0
+        tier = 0 if (code[k] & MINISTRY) else 1
+        ease = (max(skill[j], 128) if helped else skill[j]) / 256.0 - 0.5
+        utility = (
+            b_quality * (quality - 0.5)
+            + b_ease * ease
+            + b_trust * (trust[j] / 256.0 - 0.5)
+            + b_eid * (u_eid[j] < eid_thr)
+            + b_ministry * (tier == 0)
+            + (shift_min if tier == 0 else shift_loc)
+        )
+        p_online[k] = -math.expm1(-(p_innovation + q_imitation * social) * math.exp(utility))
+    u_offer, u_choice, u_backoffice = u[1], u[4], u[5]
+    new_users = 0
+    for k in range(m):
+        j = idx[k]
+        c = code[k]
+        ministry = (c & MINISTRY) != 0
+        offered, access, aware = (c & OFFERED) != 0, (c & ACCESS) != 0, (c & AWARE) != 0
+        lapsed, adopter = (c & LAPSED) != 0, (c & ADOPTER) != 0
+        online = offered & access & aware & (u_choice[k] < p_online[k])
+        partial = u_offer[k] >= (full_min if ministry else full_loc)
+        done = u_backoffice[k] < (bo_min if ministry else bo_loc)
+        stage = FULL if done else BACKOFFICE
+        stage = PARTIAL if partial else stage
+        stage = stage if online else DECLINED
+        stage = stage if aware else UNAWARE
+        stage = stage if access else NO_ACCESS
+        stage = stage if offered else NOT_OFFERED
+        seg_tally[g, 0 if ministry else 1, stage] += 1
+        prev = prevs[k]
+        fresh = online & (prev <= t)  # initial adopters already sit in month 0's bin (t + 1 = 1)
+        seg_use[g, prev] += fresh
+        new_users += fresh
+        seg_adopt[g, prev] += adopter & (fresh | ((not online) & lapsed))
+        f = flags[j]
+        flags[j] = (f | np.uint8(1)) if online else ((f & np.uint8(254)) if lapsed else f)
+        last_online[j] = np.uint8(t + 1) if online else prev
+    seg_new[g] += new_users

@@ -5,10 +5,12 @@ cell by cell, so a citizen's province, stratum and age are known from its positi
 read) and children's cells are skipped whole. Needs are drawn 64 citizens at a time into a bit
 mask (one branch-free, vectorized pass over the adults) and the rule runs only for the set bits,
 found with a trailing-zero count: the roughly 88 % of adults without a need this month cost one
-uniform each and no branch. Every uniform comes from the counter-based generator keyed by citizen
-index (:mod:`sim.rng`), so a citizen's need is ``uniform(need key, index) < p_need`` whatever the
-chunking. Tallies are integer sums per (chunk, cell) segment, so results are identical whatever
-the number of threads.
+uniform each and no branch. The needs of up to 1,024 consecutive citizens of a cell go through the
+rule together in branch-free passes (:func:`sim.behaviour.adoption.decide_batch`); small batches
+need by need (:func:`sim.behaviour.adoption.decide`), with identical results. Every uniform comes
+from the counter-based generator keyed by citizen index (:mod:`sim.rng`), so a citizen's need is
+``uniform(need key, index) < p_need`` whatever the chunking. Tallies are integer sums per (chunk,
+province-stratum) segment, so results are identical whatever the number of threads.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 from numba.cpython.unsafe.numbers import trailing_zeros  # noqa: E402
 
-from sim.behaviour.adoption import decide  # noqa: E402
+from sim.behaviour.adoption import BATCH_WORDS, batch_workspace, decide, decide_batch, lapse_survival  # noqa: E402
 from sim.rng import GAMMA, mix64, uniform  # noqa: E402
 
 SERIAL_BELOW = 200_000
 """Populations smaller than this run the month on one thread: below it, starting the parallel
 region costs more than it saves (results are the same either way)."""
+MIN_BATCH = 16
+"""Batches of fewer needs than this (small cells) go need by need: the batched passes' set-up costs
+more than they save there (results are the same either way)."""
 N_CHUNKS = 16
 WORD = 64
 N_STAGES = 7
@@ -125,33 +130,36 @@ def step_citizens(
     """
     pop = (cell_start, skill, trust, flags, last_online, u_infra, u_device, u_aware, u_eid)
     kernel = _step_serial if cell_start[-1] < SERIAL_BELOW else _step_parallel
-    return kernel(pop, keys, t, p_need, env, prm, n_bins)
+    return kernel(pop, keys, t, p_need, env, prm, n_bins, MIN_BATCH)
 
 
 @njit(parallel=True, cache=True)
-def _step_parallel(pop, keys, t, p_need, env, prm, n_bins):
+def _step_parallel(pop, keys, t, p_need, env, prm, n_bins, min_batch):
     """:func:`step_citizens` with the chunks spread over the threads."""
-    seg = _segments(pop[0].size - 1, n_bins)
+    seg = _segments((pop[0].size - 1) // N_AGES, n_bins)
+    survive = lapse_survival(prm[9], t + 2)
     for c in prange(N_CHUNKS):
-        _step_chunk(c, pop, keys, t, p_need, env, prm, seg)
+        _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, min_batch)
     return _reduce_segments(env[0].shape[0], seg)
 
 
 @njit(cache=True)
-def _step_serial(pop, keys, t, p_need, env, prm, n_bins):
+def _step_serial(pop, keys, t, p_need, env, prm, n_bins, min_batch):
     """:func:`step_citizens` on one thread (same chunks, same results)."""
-    seg = _segments(pop[0].size - 1, n_bins)
+    seg = _segments((pop[0].size - 1) // N_AGES, n_bins)
+    survive = lapse_survival(prm[9], t + 2)
     for c in range(N_CHUNKS):
-        _step_chunk(c, pop, keys, t, p_need, env, prm, seg)
+        _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, min_batch)
     return _reduce_segments(env[0].shape[0], seg)
 
 
 @njit(cache=True)
-def _segments(n_cells, n_bins):
-    """Zeroed tallies per (chunk ``c``, cell) segment, which has index ``cell + c`` (unique, since a
-    chunk's cells follow the previous chunk's): cell of the segment (-1 = unused), dossiers
+def _segments(n_groups, n_bins):
+    """Zeroed tallies per (chunk ``c``, province-stratum group) segment, which has index
+    ``group + c`` (unique, since a chunk's groups follow the previous chunk's; group ``k`` is
+    province ``k // 3``, stratum ``k % 3``): group of the segment (-1 = unused), dossiers
     ``(S, 2, 7)``, users and adopters leaving each last-use bin ``(S, n_bins)``, new users ``(S,)``."""
-    n_seg = n_cells + N_CHUNKS
+    n_seg = n_groups + N_CHUNKS
     return (
         np.full(n_seg, -1, np.int64),
         np.zeros((n_seg, 2, N_STAGES), np.int64),
@@ -162,16 +170,19 @@ def _segments(n_cells, n_bins):
 
 
 @njit(cache=True)
-def _step_chunk(c, pop, keys, t, p_need, env, prm, seg):
-    """Chunk ``c`` (a fixed range of whole 64-citizen words), cell by cell."""
-    cell_start, skill, trust, flags, last_online, u_infra, u_device, u_aware, u_eid = pop
-    seg_cell, seg_tally, seg_use, seg_adopt, seg_new = seg
-    rule_keys = (keys[1], keys[2], keys[3], keys[4], keys[5], keys[6])
+def _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, min_batch):
+    """Chunk ``c`` (a fixed range of whole 64-citizen words), cell by cell, in batches of the needs
+    of up to :data:`BATCH_WORDS` words (:func:`decide_batch`; batches smaller than ``min_batch``
+    go need by need through :func:`decide`: identical results, less set-up)."""
+    cell_start = pop[0]
+    seg_group = seg[0]
     n = cell_start[-1]
     words_per_chunk = ((n + WORD - 1) // WORD + N_CHUNKS - 1) // N_CHUNKS
     lo, hi = min(n, c * words_per_chunk * WORD), min(n, (c + 1) * words_per_chunk * WORD)
     if lo >= hi:
         return
+    work = batch_workspace()
+    idx = work[0][0]
     cell = _first_cell(cell_start, lo)
     i = lo
     while i < hi:
@@ -181,50 +192,68 @@ def _step_chunk(c, pop, keys, t, p_need, env, prm, seg):
             s = (cell // N_AGES) % N_STRATA
             p = cell // (N_AGES * N_STRATA)
             values = _cell_values(env, p, s, a)
-            g = cell + c
-            seg_cell[g] = cell
-            for w in range(i // WORD, (end - 1) // WORD + 1):
-                word = _need_word(keys[0], w, p_need) & _span_mask(w, i, end)
-                while word != 0:
-                    j = w * WORD + trailing_zeros(word)
-                    word &= word - np.uint64(1)
-                    f = flags[j]
-                    adopter = (f & 1) == 1
-                    last = last_online[j] if adopter else np.uint8(0)
-                    tier, stage, online, lapsed = decide(
-                        j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid, rule_keys, values, prm
-                    )
-                    seg_tally[g, tier, stage] += 1
-                    if online:
-                        prev = last_online[j]
-                        if prev <= t:  # initial adopters already sit in month 0's bin (t + 1 = 1)
-                            seg_use[g, prev] += 1
-                            seg_new[g] += 1
-                            if adopter:
-                                seg_adopt[g, prev] += 1
-                        flags[j] = f | np.uint8(1)
-                        last_online[j] = np.uint8(t + 1)
-                    elif lapsed:  # lapse needs a month idle, so last <= t
-                        seg_adopt[g, last] += 1
-                        flags[j] = f & np.uint8(254)
+            g = cell // N_AGES + c
+            seg_group[g] = cell // N_AGES
+            w_last = (end - 1) // WORD
+            for w0 in range(i // WORD, w_last + 1, BATCH_WORDS):
+                m = 0
+                for w in range(w0, min(w0 + BATCH_WORDS, w_last + 1)):
+                    word = _need_word(keys[0], w, p_need) & _span_mask(w, i, end)
+                    while word != 0:
+                        idx[m] = w * WORD + trailing_zeros(word)
+                        m += 1
+                        word &= word - np.uint64(1)
+                if m >= min_batch:
+                    decide_batch(m, work, pop, keys, t, values, prm, seg, g, survive)
+                else:
+                    _decide_each(m, idx, pop, keys, t, values, prm, seg, g)
         i = end
         cell += 1
 
 
 @njit(cache=True)
+def _decide_each(m, idx, pop, keys, t, values, prm, seg, g):
+    """The needs ``idx[:m]`` one by one through :func:`decide`; tallies into segment ``g``."""
+    _, skill, trust, flags, last_online, u_infra, u_device, u_aware, u_eid = pop
+    _, seg_tally, seg_use, seg_adopt, seg_new = seg
+    rule_keys = (keys[1], keys[2], keys[3], keys[4], keys[5], keys[6])
+    for k in range(m):
+        j = idx[k]
+        f = flags[j]
+        adopter = (f & 1) == 1
+        last = last_online[j] if adopter else np.uint8(0)
+        tier, stage, online, lapsed = decide(
+            j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid, rule_keys, values, prm
+        )
+        seg_tally[g, tier, stage] += 1
+        if online:
+            prev = last_online[j]
+            if prev <= t:  # initial adopters already sit in month 0's bin (t + 1 = 1)
+                seg_use[g, prev] += 1
+                seg_new[g] += 1
+                if adopter:
+                    seg_adopt[g, prev] += 1
+            flags[j] = f | np.uint8(1)
+            last_online[j] = np.uint8(t + 1)
+        elif lapsed:  # lapse needs a month idle, so last <= t
+            seg_adopt[g, last] += 1
+            flags[j] = f & np.uint8(254)
+
+
+@njit(cache=True)
 def _reduce_segments(n_prov, seg):
-    """Sum the (chunk, cell) segments' tallies by province and stratum (integer sums: exact)."""
-    seg_cell, seg_tally, seg_use, seg_adopt, seg_new = seg
+    """Sum the (chunk, group) segments' tallies by province and stratum (integer sums: exact)."""
+    seg_group, seg_tally, seg_use, seg_adopt, seg_new = seg
     n_bins = seg_use.shape[1]
     tally = np.zeros((n_prov, 2, N_STAGES), np.int64)
     use_leave = np.zeros((n_prov, N_STRATA, n_bins), np.int64)
     adopt_leave = np.zeros((n_prov, N_STRATA, n_bins), np.int64)
     new_users = np.zeros((n_prov, N_STRATA), np.int64)
-    for g in range(seg_cell.size):
-        cell = seg_cell[g]
-        if cell < 0:
+    for g in range(seg_group.size):
+        group = seg_group[g]
+        if group < 0:
             continue
-        s, p = (cell // N_AGES) % N_STRATA, cell // (N_AGES * N_STRATA)
+        s, p = group % N_STRATA, group // N_STRATA
         tally[p] += seg_tally[g]
         use_leave[p, s] += seg_use[g]
         adopt_leave[p, s] += seg_adopt[g]
