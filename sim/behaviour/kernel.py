@@ -30,7 +30,7 @@ from numba.cpython.unsafe.numbers import trailing_zeros  # noqa: E402
 from sim.behaviour.adoption import BATCH_WORDS, batch_workspace, decide, decide_batch, lapse_survival  # noqa: E402
 from sim.rng import GAMMA, mix64, uniform  # noqa: E402
 
-SERIAL_BELOW = 200_000
+SERIAL_BELOW = 50_000
 """Populations smaller than this run the month on one thread: below it, starting the parallel
 region costs more than it saves (results are the same either way)."""
 MIN_BATCH = 16
