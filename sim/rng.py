@@ -91,6 +91,8 @@ _M32 = 0xFFFFFFFF
 def _words32(value: int) -> list[int]:
     """A non-negative integer as little-endian 32-bit words (numpy's coercion of seed entropy)."""
     value, words = int(value), []
+    if value < 0:
+        raise ValueError(f"seed entropy must be a non-negative integer, got {value}")
     while True:
         words.append(value & _M32)
         value >>= 32

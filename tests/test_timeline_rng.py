@@ -58,3 +58,5 @@ def test_stream_keys_equal_numpy_seed_sequence():
         want = np.random.SeedSequence(seed, spawn_key=(rep, int(stream), month + 1)).generate_state(1, np.uint64)[0]
         got = stream_key(seed, rep, stream, month)
         assert isinstance(got, np.uint64) and got == want, (seed, rep, stream, month)
+    with pytest.raises(ValueError, match="non-negative"):
+        stream_key(-1, 0, Stream.NEED, 0)
