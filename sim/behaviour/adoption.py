@@ -80,6 +80,25 @@ CELL_ORDER = (
 
 
 @njit(inline="always", cache=True)
+def bass_probability(j, helped, tier, skill, trust, u_eid, cell, prm):
+    """P(going online) of citizen ``j`` without a habit that held: the generalized Bass hazard with
+    the UTAUT-style utility (step 6 of the rule); shared by :func:`decide` and
+    :func:`decide_batch`, so both compute it with the same operations in the same order."""
+    eid_thr, quality, social, shift_min, shift_loc = cell[3], cell[10], cell[12], cell[13], cell[14]
+    _, p_innovation, q_imitation, b_quality, b_ease, b_trust, b_eid, b_ministry, _, _ = prm
+    ease = (max(skill[j], 128) if helped else skill[j]) / 256.0 - 0.5
+    utility = (
+        b_quality * (quality - 0.5)
+        + b_ease * ease
+        + b_trust * (trust[j] / 256.0 - 0.5)
+        + b_eid * (u_eid[j] < eid_thr)
+        + b_ministry * (tier == 0)
+        + (shift_min if tier == 0 else shift_loc)
+    )
+    return -math.expm1(-(p_innovation + q_imitation * social) * math.exp(utility))
+
+
+@njit(inline="always", cache=True)
 def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid, keys, cell, prm):
     """Citizen ``j``'s procedure need in month ``t``.
 
@@ -139,19 +158,7 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
         return tier, NO_ACCESS, False, lapsed
     if u_aware[j] >= aware_thr:
         return tier, UNAWARE, False, lapsed
-    if kept:
-        p_online = habit_use
-    else:
-        ease = (max(skill[j], 128) if helped else skill[j]) / 256.0 - 0.5
-        utility = (
-            b_quality * (quality - 0.5)
-            + b_ease * ease
-            + b_trust * (trust[j] / 256.0 - 0.5)
-            + b_eid * (u_eid[j] < eid_thr)
-            + b_ministry * (tier == 0)
-            + (shift_min if tier == 0 else shift_loc)
-        )
-        p_online = -math.expm1(-(p_innovation + q_imitation * social) * math.exp(utility))
+    p_online = habit_use if kept else bass_probability(j, helped, tier, skill, trust, u_eid, cell, prm)
     if uniform(k_choice, j) >= p_online:
         return tier, DECLINED, False, lapsed
     if u_offer >= (full_min if tier == 0 else full_loc):
@@ -245,8 +252,8 @@ def decide_batch(m, work, pop, keys, t, cell, prm, seg, g, survive):
     """
     _, skill, trust, flags, last_online, u_infra, u_device, u_aware, u_eid = pop
     _, seg_tally, seg_use, seg_adopt, seg_new = seg
-    (_, _, _, eid_thr, _, _, full_min, full_loc, bo_min, bo_loc, quality, _, social, shift_min, shift_loc) = cell
-    (_, p_innovation, q_imitation, b_quality, b_ease, b_trust, b_eid, b_ministry, habit_use, _) = prm
+    full_min, full_loc, bo_min, bo_loc = cell[6], cell[7], cell[8], cell[9]
+    habit_use = prm[8]
     ints, u, small = work
     idx, chooser = ints[0], ints[1]
     code, prevs = small[0], small[1]
@@ -263,19 +270,8 @@ def decide_batch(m, work, pop, keys, t, cell, prm, seg, g, survive):
         n_choose += ((c & reach) == reach) & (((c & ADOPTER) == 0) | ((c & LAPSED) != 0))
     for e in range(n_choose):
         k = chooser[e]
-        j = idx[k]
-        helped = (code[k] & HELPED) != 0
-        tier = 0 if (code[k] & MINISTRY) else 1
-        ease = (max(skill[j], 128) if helped else skill[j]) / 256.0 - 0.5
-        utility = (
-            b_quality * (quality - 0.5)
-            + b_ease * ease
-            + b_trust * (trust[j] / 256.0 - 0.5)
-            + b_eid * (u_eid[j] < eid_thr)
-            + b_ministry * (tier == 0)
-            + (shift_min if tier == 0 else shift_loc)
-        )
-        p_online[k] = -math.expm1(-(p_innovation + q_imitation * social) * math.exp(utility))
+        helped, tier = (code[k] & HELPED) != 0, 0 if (code[k] & MINISTRY) else 1
+        p_online[k] = bass_probability(idx[k], helped, tier, skill, trust, u_eid, cell, prm)
     u_offer, u_choice, u_backoffice = u[1], u[4], u[5]
     new_users = 0
     for k in range(m):
