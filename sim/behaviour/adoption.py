@@ -116,35 +116,10 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
     Returns:
         ``(tier, stage, online, lapsed)``.
     """
-    (
-        access_thr,
-        device_thr,
-        aware_thr,
-        eid_thr,
-        on_min,
-        on_loc,
-        full_min,
-        full_loc,
-        bo_min,
-        bo_loc,
-        quality,
-        assisted,
-        social,
-        shift_min,
-        shift_loc,
-    ) = cell
-    (
-        share_ministry,
-        p_innovation,
-        q_imitation,
-        b_quality,
-        b_ease,
-        b_trust,
-        b_eid,
-        b_ministry,
-        habit_use,
-        lapse_rate,
-    ) = prm
+    # the utility's inputs (e-ID, quality, social, shifts, betas) are read by bass_probability
+    access_thr, device_thr, aware_thr, _, on_min, on_loc, full_min, full_loc, bo_min, bo_loc = cell[:10]
+    assisted = cell[11]
+    share_ministry, habit_use, lapse_rate = prm[0], prm[8], prm[9]
     k_tier, k_offer, k_lapse, k_assist, k_choice, k_backoffice = keys
     lapsed = adopter and uniform(k_lapse, j) >= math.exp(-lapse_rate / 12.0 * (t + 1 - last))
     kept = adopter and not lapsed
