@@ -10,6 +10,7 @@ numbers), and results do not depend on which process runs which replicate.
 from __future__ import annotations
 
 import functools
+import math
 from enum import IntEnum
 
 import numpy as np
@@ -66,7 +67,8 @@ def generator(rng_seed: int, replicate: int, stream: Stream, month: int = -1) ->
 GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_INV53 = 1.0 / 9007199254740992.0
+INV53 = 1.0 / 9007199254740992.0
+"""2**-53: ``uniform(key, i) == bits53(key, i) * INV53``."""
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -154,7 +156,25 @@ def mix64(z: np.uint64) -> np.uint64:
 @njit(inline="always", cache=True)
 def uniform(key: np.uint64, i: int) -> float:
     """Counter-based uniform in [0, 1) of citizen ``i`` for stream key ``key`` (inside kernels)."""
-    return float(mix64(key + (np.uint64(i) + np.uint64(1)) * GAMMA) >> np.uint64(11)) * _INV53
+    return float(mix64(key + (np.uint64(i) + np.uint64(1)) * GAMMA) >> np.uint64(11)) * INV53
+
+
+@njit(inline="always", cache=True)
+def bits53(key: np.uint64, i: int) -> np.uint64:
+    """The 53-bit integer behind :func:`uniform`: ``uniform(key, i) == bits53(key, i) * 2**-53``."""
+    return mix64(key + (np.uint64(i) + np.uint64(1)) * GAMMA) >> np.uint64(11)
+
+
+@njit(inline="always", cache=True)
+def threshold53(p: float) -> np.uint64:
+    """The integer ``T`` with ``bits53(key, i) < T`` exactly when ``uniform(key, i) < p``:
+    ``ceil(p * 2**53)`` clipped to ``[0, 2**53]`` (``p * 2**53`` is exact, a power-of-two scaling),
+    so a comparison of draws with ``p`` can skip the conversion to float."""
+    if not p > 0.0:  # also NaN: no draw is below it
+        return np.uint64(0)
+    if p >= 1.0:
+        return np.uint64(1) << np.uint64(53)
+    return np.uint64(math.ceil(p * 9007199254740992.0))
 
 
 def uniforms(key: np.uint64, index: np.ndarray) -> np.ndarray:
@@ -164,4 +184,4 @@ def uniforms(key: np.uint64, index: np.ndarray) -> np.ndarray:
         z = (z ^ (z >> np.uint64(30))) * _M1
         z = (z ^ (z >> np.uint64(27))) * _M2
         z = z ^ (z >> np.uint64(31))
-        return (z >> np.uint64(11)).astype(np.float64) * _INV53
+        return (z >> np.uint64(11)).astype(np.float64) * INV53

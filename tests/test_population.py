@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sim.config import load_config
 from sim.geography import strata_shares
@@ -142,6 +143,50 @@ def test_kernel_gives_the_same_month_on_one_or_two_threads_and_serially(observed
                 np.testing.assert_array_equal(x, y)
         np.testing.assert_array_equal(outcomes[0][1], other[1])
         np.testing.assert_array_equal(outcomes[0][2], other[2])
+
+
+def test_tabulated_bass_hazard_equals_the_direct_formula(observed):
+    """The kernel's Bass probability (cell part x skill factor x trust factor, ``1 - exp(-h)``) is the
+    rule's ``-expm1(-(p + q F) exp(U))`` up to floating-point rounding (relative 1e-9, as
+    ``1 - exp(-h)`` loses about 1e-16 absolute), for every tier, e-ID, assistance and score
+    combination met in a population."""
+    import math
+
+    from numba import njit
+
+    from sim.behaviour.adoption import bass_probability, cell_hazards, utility_factors
+    from sim.behaviour.kernel import _cell_values
+    from sim.model import AdoptionModel
+
+    model = AdoptionModel(load_config(["population=small"]), observed)
+    pop, prm = model.pop, model.param_tuple
+    env = model.month_env().as_tuple()
+    _, p_innov, q_imit, b_quality, b_ease, b_trust, b_eid, b_ministry, _, _ = prm
+
+    @njit
+    def bass(j, helped, tier, skill, trust, u_eid, cell, prm):
+        return bass_probability(
+            j, helped, tier, skill, trust, u_eid, cell[3], utility_factors(prm), cell_hazards(cell, prm)
+        )
+
+    rng = np.random.default_rng(2)
+    for _ in range(400):
+        p, s, a = int(rng.integers(0, 63)), int(rng.integers(0, 3)), int(rng.integers(1, 4))
+        cell = _cell_values(env, p, s, a)
+        j = int(rng.integers(0, pop.n))
+        helped, tier = bool(rng.integers(0, 2)), int(rng.integers(0, 2))
+        skill = max(int(pop.skill[j]), 128) if helped else int(pop.skill[j])
+        utility = (
+            b_quality * (cell[10] - 0.5)
+            + b_ease * (skill / 256.0 - 0.5)
+            + b_trust * (int(pop.trust[j]) / 256.0 - 0.5)
+            + b_eid * (int(pop.u_eid[j]) < cell[3])
+            + b_ministry * (tier == 0)
+            + (cell[13] if tier == 0 else cell[14])
+        )
+        want = -math.expm1(-(p_innov + q_imit * cell[12]) * math.exp(utility))
+        got = bass(j, helped, tier, pop.skill, pop.trust, pop.u_eid, cell, prm)
+        assert got == pytest.approx(want, rel=1e-9, abs=0.0)
 
 
 def test_synthesis_reads_the_cut_points_exactly():

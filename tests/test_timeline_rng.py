@@ -60,3 +60,39 @@ def test_stream_keys_equal_numpy_seed_sequence():
         assert isinstance(got, np.uint64) and got == want, (seed, rep, stream, month)
     with pytest.raises(ValueError, match="non-negative"):
         stream_key(-1, 0, Stream.NEED, 0)
+
+
+def test_integer_thresholds_give_the_same_tests_as_the_uniforms():
+    """``bits53 < threshold53(p)`` is ``uniform < p`` and ``rank < rank_threshold(x)`` is
+    ``rank < x``, for random and edge-case probabilities and thresholds (the kernel compares draws
+    and ranks as integers and must take the same decisions)."""
+    from numba import njit
+
+    from sim.behaviour.adoption import rank_threshold
+    from sim.rng import INV53, bits53, threshold53, uniform
+
+    @njit
+    def compare(key, idx, probs):
+        bad = 0
+        for p in probs:
+            thr = threshold53(p)
+            for i in idx:
+                bad += (bits53(key, i) < thr) != (uniform(key, i) < p)
+                bad += bits53(key, i) * INV53 != uniform(key, i)
+        return bad
+
+    rng = np.random.default_rng(11)
+    key = np.uint64(0x1234_5678_9ABC_DEF0)
+    idx = rng.integers(0, 2**40, 5000)
+    on_grid = [k * 2.0**-53 for k in (0, 1, 2, 2**52, 2**53 - 1)]  # p that a draw can equal
+    probs = np.array([*rng.random(200), *on_grid, 0.5, 1.0, 1.5, -0.1, np.nan, 1e-300, 1.0 - 2**-53])
+    assert compare(key, idx, probs) == 0
+    # draws at the grid points themselves: u = k / 2**53 is below p exactly when k < T
+    for k in (0, 1, 7, 2**52):
+        p = k * 2.0**-53
+        assert int(threshold53(p)) == k and int(threshold53(np.nextafter(p, 1.0))) == k + 1
+
+    ranks = np.arange(65536)
+    thresholds = [*(rng.random(300) * 70000 - 1000), 0.0, 1.0, 65535.0, 65535.5, 65536.0, 1e9, -5.0, np.nan]
+    for x in thresholds:
+        np.testing.assert_array_equal(ranks < rank_threshold(x), ranks < x, err_msg=str(x))

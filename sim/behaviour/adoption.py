@@ -35,11 +35,12 @@ import math
 import numpy as np
 from numba import njit
 
-from sim.rng import uniform
+from sim.rng import INV53, bits53, threshold53, uniform
 
 from sim.config import ParamsConfig
 
 FULL, NOT_OFFERED, NO_ACCESS, UNAWARE, DECLINED, PARTIAL, BACKOFFICE = range(7)
+N_STAGES = 7
 STAGES = ("full_online", "not_offered", "no_access", "unaware", "declined", "not_full_process", "backoffice")
 PARAM_ORDER = (
     "share_needs_ministry",
@@ -79,27 +80,54 @@ CELL_ORDER = (
 )
 
 
-@njit(inline="always", cache=True)
-def bass_probability(j, helped, tier, skill, trust, u_eid, cell, prm):
-    """P(going online) of citizen ``j`` without a habit that held: the generalized Bass hazard with
-    the UTAUT-style utility (step 6 of the rule); shared by :func:`decide` and
-    :func:`decide_batch`, so both compute it with the same operations in the same order."""
-    eid_thr, quality, social, shift_min, shift_loc = cell[3], cell[10], cell[12], cell[13], cell[14]
-    _, p_innovation, q_imitation, b_quality, b_ease, b_trust, b_eid, b_ministry, _, _ = prm
-    ease = (max(skill[j], 128) if helped else skill[j]) / 256.0 - 0.5
-    utility = (
-        b_quality * (quality - 0.5)
-        + b_ease * ease
-        + b_trust * (trust[j] / 256.0 - 0.5)
-        + b_eid * (u_eid[j] < eid_thr)
-        + b_ministry * (tier == 0)
-        + (shift_min if tier == 0 else shift_loc)
-    )
-    return -math.expm1(-(p_innovation + q_imitation * social) * math.exp(utility))
+N_LEVELS = 256
+"""Levels of the 0-255 skill and trust scores."""
+
+
+@njit(cache=True)
+def utility_factors(prm):
+    """``exp`` of the utility's skill and trust terms for every score, ``(2, 256)``: row 0
+    ``exp(beta_ease * (s / 256 - 0.5))`` (ease from skill ``s``), row 1
+    ``exp(beta_trust * (s / 256 - 0.5))``. Computed once a month, so the Bass hazard of a citizen
+    costs two look-ups and one ``exp`` (:func:`bass_probability`)."""
+    b_ease, b_trust = prm[4], prm[5]
+    out = np.empty((2, N_LEVELS))
+    for s in range(N_LEVELS):
+        out[0, s] = math.exp(b_ease * (s / 256.0 - 0.5))
+        out[1, s] = math.exp(b_trust * (s / 256.0 - 0.5))
+    return out
 
 
 @njit(inline="always", cache=True)
-def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid, keys, cell, prm):
+def cell_hazards(cell, prm):
+    """The part of the Bass hazard ``(p + q * F_local) * exp(U)`` shared by a cell's citizens, for
+    (ministries, localities) x (without, with e-ID): ``(p + q * F_local) * exp(beta_quality *
+    (quality - 0.5) + beta_eid * eid + beta_ministry * ministries + shift)``."""
+    quality, social, shift_min, shift_loc = cell[10], cell[12], cell[13], cell[14]
+    _, p_innovation, q_imitation, b_quality, _, _, b_eid, b_ministry, _, _ = prm
+    base = p_innovation + q_imitation * social
+    common = b_quality * (quality - 0.5)
+    min_no = base * math.exp(common + b_ministry + shift_min)
+    loc_no = base * math.exp(common + shift_loc)
+    e_eid = math.exp(b_eid)
+    return min_no, min_no * e_eid, loc_no, loc_no * e_eid
+
+
+@njit(inline="always", cache=True)
+def bass_probability(j, helped, tier, skill, trust, u_eid, eid_thr, factors, hazards):
+    """P(going online) of citizen ``j`` without a habit that held (step 6 of the rule):
+    ``1 - exp(-(p + q * F_local) * exp(U))``, the utility's exponential being the product of the
+    cell's part (:func:`cell_hazards`, by tier and e-ID) and the skill and trust factors
+    (:func:`utility_factors`); ease is the better of the citizen's and a helper's skill (128) when
+    assisted. Shared by :func:`decide` and :func:`decide_batch`, so both compute it with the same
+    operations in the same order."""
+    s = max(skill[j], 128) if helped else skill[j]
+    hazard = hazards[2 * tier + (1 if u_eid[j] < eid_thr else 0)] * factors[0, s] * factors[1, trust[j]]
+    return 1.0 - math.exp(-hazard)
+
+
+@njit(inline="always", cache=True)
+def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid, keys, cell, prm, factors, hazards):
     """Citizen ``j``'s procedure need in month ``t``.
 
     Uniforms and citizen fields are drawn and read only when the rule gets that far, so the many
@@ -112,12 +140,12 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
         keys: stream keys ``(tier, offer, lapse, assist, choice, back office)``.
         cell: the citizen's province/stratum/age values in :data:`CELL_ORDER`.
         prm: the rule's parameters in :data:`PARAM_ORDER`.
+        factors, hazards: :func:`utility_factors` of ``prm`` and :func:`cell_hazards` of the cell.
 
     Returns:
         ``(tier, stage, online, lapsed)``.
     """
-    # the utility's inputs (e-ID, quality, social, shifts, betas) are read by bass_probability
-    access_thr, device_thr, aware_thr, _, on_min, on_loc, full_min, full_loc, bo_min, bo_loc = cell[:10]
+    access_thr, device_thr, aware_thr, eid_thr, on_min, on_loc, full_min, full_loc, bo_min, bo_loc = cell[:10]
     assisted = cell[11]
     share_ministry, habit_use, lapse_rate = prm[0], prm[8], prm[9]
     k_tier, k_offer, k_lapse, k_assist, k_choice, k_backoffice = keys
@@ -133,7 +161,7 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
         return tier, NO_ACCESS, False, lapsed
     if u_aware[j] >= aware_thr:
         return tier, UNAWARE, False, lapsed
-    p_online = habit_use if kept else bass_probability(j, helped, tier, skill, trust, u_eid, cell, prm)
+    p_online = habit_use if kept else bass_probability(j, helped, tier, skill, trust, u_eid, eid_thr, factors, hazards)
     if uniform(k_choice, j) >= p_online:
         return tier, DECLINED, False, lapsed
     if u_offer >= (full_min if tier == 0 else full_loc):
@@ -159,50 +187,79 @@ BATCH = BATCH_WORDS * 64
 
 @njit(cache=True)
 def batch_workspace():
-    """Scratch arrays of one chunk: ``(index, utility list) (2, BATCH)`` int64, ``uniforms and
-    P(online) (7, BATCH)`` float64, ``(code, last use) (2, BATCH)`` uint8."""
-    return np.empty((2, BATCH), np.int64), np.empty((7, BATCH)), np.empty((2, BATCH), np.uint8)
+    """Scratch arrays of one chunk: ``(index, Bass list) (2, BATCH)`` int64, the needs' draws
+    ``(6, BATCH)`` uint64 (:func:`sim.rng.bits53`), ``P(online) (BATCH,)`` float64, ``(code, last
+    use, outcome) (3, BATCH)`` uint8 and the batch's dossier counts by outcome ``(4, 16)`` int64
+    (four copies, so consecutive needs with the same outcome do not wait for each other's count)."""
+    return (
+        np.empty((2, BATCH), np.int64),
+        np.empty((6, BATCH), np.uint64),
+        np.empty(BATCH),
+        np.empty((3, BATCH), np.uint8),
+        np.empty((4, 16), np.int64),
+    )
 
 
 @njit(cache=True)
-def lapse_survival(lapse_rate, n):
-    """``exp(-lapse_rate / 12 * k)`` for ``k = 0 .. n - 1`` idle months (the habit's survival,
-    computed as in :func:`decide`)."""
-    out = np.empty(n)
+def lapse_thresholds(lapse_rate, n):
+    """:func:`sim.rng.threshold53` of the habit's survival ``exp(-lapse_rate / 12 * k)`` for
+    ``k = 0 .. n - 1`` idle months (computed as in :func:`decide`): the habit holds when the lapse
+    draw is below it."""
+    out = np.empty(n, np.uint64)
     for k in range(n):
-        out[k] = math.exp(-lapse_rate / 12.0 * k)
+        out[k] = threshold53(math.exp(-lapse_rate / 12.0 * k))
     return out
 
 
-@njit(cache=True)
-def _fill_uniforms(idx, m, key, out):
-    """``out[k] = uniform(key, idx[k])`` for ``k < m`` (a loop the compiler vectorizes)."""
+@njit(inline="always", cache=True)
+def rank_threshold(thr):
+    """The integer ``T`` with ``rank < T`` exactly when ``rank < thr``, for 16-bit ranks: the
+    ceiling of ``thr`` clipped to ``[0, 65536]`` (0 for NaN)."""
+    if not thr > 0.0:
+        return 0
+    return min(int(math.ceil(thr)), 65536)
+
+
+@njit(inline="always", cache=True)
+def _fill_bits(idx, m, key, out):
+    """``out[k] = bits53(key, idx[k])`` for ``k < m`` (a loop the compiler vectorizes)."""
     for k in range(m):
-        out[k] = uniform(key, idx[k])
+        out[k] = bits53(key, idx[k])
 
 
 # bits of a need's code in the batched passes
-MINISTRY, OFFERED, ACCESS, AWARE, HELPED, LAPSED, ADOPTER = 1, 2, 4, 8, 16, 32, 64
+MINISTRY, OFFERED, ACCESS, AWARE, HELPED, LAPSED, ADOPTER, ONLINE = 1, 2, 4, 8, 16, 32, 64, 128
 
 
-@njit(cache=True)
-def _classify(idx, m, flags, last_online, u_infra, u_device, u_aware, u, survive, t, cell, prm, code, prevs):
-    """Branch-free first pass: the steps up to awareness of each need as bits of ``code[k]``, and the
-    citizen's last-use month in ``prevs[k]``."""
-    access_thr, device_thr, aware_thr = cell[0], cell[1], cell[2]
-    on_min, on_loc, assisted = cell[4], cell[5], cell[11]
-    share_ministry = prm[0]
-    u_tier, u_offer, u_lapse, u_assist = u[0], u[1], u[2], u[3]
+@njit(inline="always", cache=True)
+def _classify(
+    idx, m, flags, last_online, u_infra, u_device, u_aware, bits, survive, t, cell, prm, p_online, small, chooser
+):
+    """Branch-free first pass: the steps up to awareness of each need as bits of ``small[0][k]``,
+    the citizen's last-use month in ``small[1][k]`` and ``P(online) = habit_use`` in
+    ``p_online[k]``; the needs that reach the choice without a habit that held (those that take the
+    Bass hazard) are listed in ``chooser``. Returns their number. Draws are compared with
+    probabilities as integers (:func:`sim.rng.threshold53`) and ranks with thresholds as integers
+    (:func:`rank_threshold`): the same tests as :func:`decide`."""
+    access_thr, device_thr, aware_thr = rank_threshold(cell[0]), rank_threshold(cell[1]), rank_threshold(cell[2])
+    on_min, on_loc, assisted = threshold53(cell[4]), threshold53(cell[5]), threshold53(cell[11])
+    share_ministry, habit_use = threshold53(prm[0]), prm[8]
+    b_tier, b_offer, b_lapse, b_assist = bits[0], bits[1], bits[2], bits[3]
+    code, prevs = small[0], small[1]
+    n_choose = 0
     for k in range(m):
         j = idx[k]
         prev = last_online[j]
         adopter = (flags[j] & np.uint8(1)) != 0
-        lapsed = adopter & (u_lapse[k] >= survive[(t + 1 - prev) if adopter else 0])
-        ministry = u_tier[k] < share_ministry
-        offered = u_offer[k] < (on_min if ministry else on_loc)
+        lapsed = adopter & (b_lapse[k] >= survive[(t + 1 - prev) if adopter else 0])
+        ministry = b_tier[k] < share_ministry
+        offered = b_offer[k] < (on_min if ministry else on_loc)
         own = (u_infra[j] < access_thr) & (u_device[j] < device_thr)
-        helped = (not own) & (u_assist[k] < assisted)
+        helped = (not own) & (b_assist[k] < assisted)
         aware = u_aware[j] < aware_thr
+        p_online[k] = habit_use
+        chooser[n_choose] = k
+        n_choose += offered & (own | helped) & aware & ((not adopter) | lapsed)
         code[k] = (
             np.uint8(ministry)
             | (np.uint8(offered) << np.uint8(1))
@@ -213,58 +270,64 @@ def _classify(idx, m, flags, last_online, u_infra, u_device, u_aware, u, survive
             | (np.uint8(adopter) << np.uint8(6))
         )
         prevs[k] = prev
+    return n_choose
 
 
-@njit(cache=True)
-def decide_batch(m, work, pop, keys, t, cell, prm, seg, g, survive):
+@njit(inline="always", cache=True)
+def decide_batch(m, work, pop, keys, t, cell, prm, seg, g, survive, factors, hazards):
     """:func:`decide` for the needs ``work[0][0][:m]`` of one cell, with their outcomes applied.
 
     Args:
         m: number of needs. work: :func:`batch_workspace` (row 0 of its first array holds the
             citizen indices, increasing). pop: the kernel's population arrays. keys: the month's
             stream keys (need first). cell, prm: as for :func:`decide`. seg: the kernel's segment
-            tallies; ``g`` this cell's segment. survive: :func:`lapse_survival` for this month.
+            tallies; ``g`` this cell's segment. survive: :func:`lapse_thresholds` for this month.
+        factors, hazards: as for :func:`decide`.
     """
     _, skill, trust, flags, last_online, u_infra, u_device, u_aware, u_eid = pop
     _, seg_tally, seg_use, seg_adopt, seg_new = seg
-    full_min, full_loc, bo_min, bo_loc = cell[6], cell[7], cell[8], cell[9]
-    habit_use = prm[8]
-    ints, u, small = work
+    eid_thr = cell[3]
+    full_min, full_loc, bo_min, bo_loc = (
+        threshold53(cell[6]),
+        threshold53(cell[7]),
+        threshold53(cell[8]),
+        threshold53(cell[9]),
+    )
+    ints, bits, p_online, small, counts = work
     idx, chooser = ints[0], ints[1]
-    code, prevs = small[0], small[1]
+    code, prevs, outcome = small[0], small[1], small[2]
     for s in range(6):  # tier, offer, lapse, assist, choice, back office
-        _fill_uniforms(idx, m, keys[1 + s], u[s])
-    _classify(idx, m, flags, last_online, u_infra, u_device, u_aware, u, survive, t, cell, prm, code, prevs)
-    p_online = u[6]
-    n_choose = 0
-    reach = OFFERED | ACCESS | AWARE
-    for k in range(m):  # needs that reach the choice without a habit that held: the Bass hazard
-        c = code[k]
-        p_online[k] = habit_use
-        chooser[n_choose] = k
-        n_choose += ((c & reach) == reach) & (((c & ADOPTER) == 0) | ((c & LAPSED) != 0))
-    for e in range(n_choose):
+        _fill_bits(idx, m, keys[1 + s], bits[s])
+    n_choose = _classify(
+        idx, m, flags, last_online, u_infra, u_device, u_aware, bits, survive, t, cell, prm, p_online, small, chooser
+    )
+    for e in range(n_choose):  # the Bass hazard of the needs that reach the choice without a habit
         k = chooser[e]
         helped, tier = (code[k] & HELPED) != 0, 0 if (code[k] & MINISTRY) else 1
-        p_online[k] = bass_probability(idx[k], helped, tier, skill, trust, u_eid, cell, prm)
-    u_offer, u_choice, u_backoffice = u[1], u[4], u[5]
-    new_users = 0
-    for k in range(m):
-        j = idx[k]
+        p_online[k] = bass_probability(idx[k], helped, tier, skill, trust, u_eid, eid_thr, factors, hazards)
+    b_offer, b_choice, b_backoffice = bits[1], bits[4], bits[5]
+    for k in range(m):  # outcome (tier * 7 + stage) and online bit of each need, branch-free
         c = code[k]
         ministry = (c & MINISTRY) != 0
         offered, access, aware = (c & OFFERED) != 0, (c & ACCESS) != 0, (c & AWARE) != 0
-        lapsed, adopter = (c & LAPSED) != 0, (c & ADOPTER) != 0
-        online = offered & access & aware & (u_choice[k] < p_online[k])
-        partial = u_offer[k] >= (full_min if ministry else full_loc)
-        done = u_backoffice[k] < (bo_min if ministry else bo_loc)
+        online = offered & access & aware & (float(b_choice[k]) * INV53 < p_online[k])
+        partial = b_offer[k] >= (full_min if ministry else full_loc)
+        done = b_backoffice[k] < (bo_min if ministry else bo_loc)
         stage = FULL if done else BACKOFFICE
         stage = PARTIAL if partial else stage
         stage = stage if online else DECLINED
         stage = stage if aware else UNAWARE
         stage = stage if access else NO_ACCESS
         stage = stage if offered else NOT_OFFERED
-        seg_tally[g, 0 if ministry else 1, stage] += 1
+        outcome[k] = np.uint8(stage + (0 if ministry else N_STAGES))
+        code[k] = c | (np.uint8(online) << np.uint8(7))
+    counts[:] = 0
+    new_users = 0
+    for k in range(m):  # apply: counts, last-use bins, habits
+        j = idx[k]
+        c = code[k]
+        online, lapsed, adopter = (c & ONLINE) != 0, (c & LAPSED) != 0, (c & ADOPTER) != 0
+        counts[k & 3, outcome[k]] += 1
         prev = prevs[k]
         fresh = online & (prev <= t)  # initial adopters already sit in month 0's bin (t + 1 = 1)
         seg_use[g, prev] += fresh
@@ -273,4 +336,8 @@ def decide_batch(m, work, pop, keys, t, cell, prm, seg, g, survive):
         f = flags[j]
         flags[j] = (f | np.uint8(1)) if online else ((f & np.uint8(254)) if lapsed else f)
         last_online[j] = np.uint8(t + 1) if online else prev
+    for b in range(N_STAGES):
+        seg_tally[g, 0, b] += counts[0, b] + counts[1, b] + counts[2, b] + counts[3, b]
+        b2 = b + N_STAGES
+        seg_tally[g, 1, b] += counts[0, b2] + counts[1, b2] + counts[2, b2] + counts[3, b2]
     seg_new[g] += new_users

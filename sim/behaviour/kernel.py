@@ -27,8 +27,16 @@ import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 from numba.cpython.unsafe.numbers import trailing_zeros  # noqa: E402
 
-from sim.behaviour.adoption import BATCH_WORDS, batch_workspace, decide, decide_batch, lapse_survival  # noqa: E402
-from sim.rng import GAMMA, mix64, uniform  # noqa: E402
+from sim.behaviour.adoption import (  # noqa: E402
+    BATCH_WORDS,
+    batch_workspace,
+    cell_hazards,
+    decide,
+    decide_batch,
+    lapse_thresholds,
+    utility_factors,
+)
+from sim.rng import GAMMA, bits53, mix64, threshold53, uniform  # noqa: E402
 
 SERIAL_BELOW = 50_000
 """Populations smaller than this run the month on one thread: below it, starting the parallel
@@ -83,16 +91,17 @@ def _cell_values(env, p, s, a):
 
 
 @njit(inline="always", cache=True)
-def _need_word(key, w, p_need):
+def _need_word(key, w, need_thr):
     """Needs of citizens ``64 w .. 64 w + 63`` as a bit mask (bit ``k`` = citizen ``64 w + k``).
 
-    Bit ``k`` is ``uniform(key, 64 w + k) < p_need``: one Bernoulli draw per citizen, in a loop
+    Bit ``k`` is ``uniform(key, 64 w + k) < p_need``, compared as integers (``need_thr =
+    threshold53(p_need)``, exactly the same test): one Bernoulli draw per citizen, in a loop
     without branches that the compiler vectorizes.
     """
     word = np.uint64(0)
     base = w * WORD
     for k in range(WORD):
-        word |= np.uint64(uniform(key, base + k) < p_need) << np.uint64(k)
+        word |= np.uint64(bits53(key, base + k) < need_thr) << np.uint64(k)
     return word
 
 
@@ -137,9 +146,9 @@ def step_citizens(
 def _step_parallel(pop, keys, t, p_need, env, prm, n_bins, min_batch):
     """:func:`step_citizens` with the chunks spread over the threads."""
     seg = _segments((pop[0].size - 1) // N_AGES, n_bins)
-    survive = lapse_survival(prm[9], t + 2)
+    survive, factors = lapse_thresholds(prm[9], t + 2), utility_factors(prm)
     for c in prange(N_CHUNKS):
-        _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, min_batch)
+        _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, factors, min_batch)
     return _reduce_segments(env[0].shape[0], seg)
 
 
@@ -147,9 +156,9 @@ def _step_parallel(pop, keys, t, p_need, env, prm, n_bins, min_batch):
 def _step_serial(pop, keys, t, p_need, env, prm, n_bins, min_batch):
     """:func:`step_citizens` on one thread (same chunks, same results)."""
     seg = _segments((pop[0].size - 1) // N_AGES, n_bins)
-    survive = lapse_survival(prm[9], t + 2)
+    survive, factors = lapse_thresholds(prm[9], t + 2), utility_factors(prm)
     for c in range(N_CHUNKS):
-        _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, min_batch)
+        _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, factors, min_batch)
     return _reduce_segments(env[0].shape[0], seg)
 
 
@@ -170,7 +179,7 @@ def _segments(n_groups, n_bins):
 
 
 @njit(cache=True)
-def _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, min_batch):
+def _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, factors, min_batch):
     """Chunk ``c`` (a fixed range of whole 64-citizen words), cell by cell, in batches of the needs
     of up to :data:`BATCH_WORDS` words (:func:`decide_batch`; batches smaller than ``min_batch``
     go need by need through :func:`decide`: identical results, less set-up)."""
@@ -183,6 +192,7 @@ def _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, min_batch):
         return
     work = batch_workspace()
     idx = work[0][0]
+    need_thr = threshold53(p_need)
     cell = _first_cell(cell_start, lo)
     i = lo
     while i < hi:
@@ -192,27 +202,28 @@ def _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, min_batch):
             s = (cell // N_AGES) % N_STRATA
             p = cell // (N_AGES * N_STRATA)
             values = _cell_values(env, p, s, a)
+            hazards = cell_hazards(values, prm)
             g = cell // N_AGES + c
             seg_group[g] = cell // N_AGES
             w_last = (end - 1) // WORD
             for w0 in range(i // WORD, w_last + 1, BATCH_WORDS):
                 m = 0
                 for w in range(w0, min(w0 + BATCH_WORDS, w_last + 1)):
-                    word = _need_word(keys[0], w, p_need) & _span_mask(w, i, end)
+                    word = _need_word(keys[0], w, need_thr) & _span_mask(w, i, end)
                     while word != 0:
                         idx[m] = w * WORD + trailing_zeros(word)
                         m += 1
                         word &= word - np.uint64(1)
                 if m >= min_batch:
-                    decide_batch(m, work, pop, keys, t, values, prm, seg, g, survive)
+                    decide_batch(m, work, pop, keys, t, values, prm, seg, g, survive, factors, hazards)
                 else:
-                    _decide_each(m, idx, pop, keys, t, values, prm, seg, g)
+                    _decide_each(m, idx, pop, keys, t, values, prm, seg, g, factors, hazards)
         i = end
         cell += 1
 
 
-@njit(cache=True)
-def _decide_each(m, idx, pop, keys, t, values, prm, seg, g):
+@njit(inline="always", cache=True)
+def _decide_each(m, idx, pop, keys, t, values, prm, seg, g, factors, hazards):
     """The needs ``idx[:m]`` one by one through :func:`decide`; tallies into segment ``g``."""
     _, skill, trust, flags, last_online, u_infra, u_device, u_aware, u_eid = pop
     _, seg_tally, seg_use, seg_adopt, seg_new = seg
@@ -223,7 +234,21 @@ def _decide_each(m, idx, pop, keys, t, values, prm, seg, g):
         adopter = (f & 1) == 1
         last = last_online[j] if adopter else np.uint8(0)
         tier, stage, online, lapsed = decide(
-            j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid, rule_keys, values, prm
+            j,
+            t,
+            adopter,
+            last,
+            skill,
+            trust,
+            u_infra,
+            u_device,
+            u_aware,
+            u_eid,
+            rule_keys,
+            values,
+            prm,
+            factors,
+            hazards,
         )
         seg_tally[g, tier, stage] += 1
         if online:
