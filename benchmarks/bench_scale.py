@@ -16,8 +16,8 @@ years: most citizens reach the choice step). The side-by-side runs start both mo
 from the same synthesized population, step one untimed month, then time ``--months`` months.
 
 Floor (per agent-step, both cores): the larger of (a) drawing one counter-based uniform per agent
-and comparing it with a probability (the need draw every adult takes; a loop the compiler
-vectorizes) and (b) streaming the citizen state (bytes per agent) once from memory at the
+and comparing it with a probability, as 53-bit integers (the need draw every adult takes, made as
+the kernel makes it; a loop the compiler vectorizes) and (b) streaming the citizen state (bytes per agent) once from memory at the
 measured read bandwidth.
 """
 
@@ -186,13 +186,14 @@ def floor(bytes_per_agent: float) -> dict:
     import sim.behaviour.kernel  # noqa: F401  (sets the OpenMP wait policy before the first parallel loop)
     from numba import njit, prange
 
-    from sim.rng import uniform
+    from sim.rng import bits53, threshold53
 
     @njit(parallel=True, cache=False)
     def draw(n, key, p):
+        thr = threshold53(p)  # the comparison as the kernel makes it: 53-bit integers
         hits = 0
         for i in prange(n):
-            hits += uniform(key, i) < p
+            hits += bits53(key, i) < thr
         return hits
 
     @njit(parallel=True, cache=False)
