@@ -175,11 +175,13 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
 # ``decide`` follows one need through the steps with a branch at each; with ~15 % of adults having
 # a need each month those branches are unpredictable, and each step waits for the uniform before
 # it. ``decide_batch`` takes the needs of up to BATCH_WORDS * 64 consecutive citizens of one cell
-# and runs the same rule in passes: every uniform of every need (pure functions of key and
-# citizen, so drawing one the rule would not reach changes nothing), a branch-free pass that
-# classifies each need, the utility only for the needs that reach the choice without a kept
-# habit, and a branch-free pass that applies the outcomes. Same comparisons on the same values:
-# results identical to ``decide`` (tests/test_population.py).
+# and runs the same rule in passes: every draw of every need (pure functions of key and citizen,
+# so drawing one the rule would not reach changes nothing), a branch-free pass that classifies
+# each need, the Bass hazard only for the needs that reach the choice without a habit that held,
+# a branch-free pass for the outcomes and one that applies them. Helpers are inlined: a compiled
+# call taking arrays adds atomic reference counting per array and call. Same tests on the same
+# values (draws and ranks compared as integers, exactly): results identical to ``decide``
+# (tests/test_population.py).
 
 BATCH_WORDS = 16
 BATCH = BATCH_WORDS * 64
