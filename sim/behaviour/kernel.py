@@ -29,6 +29,7 @@ from numba.cpython.unsafe.numbers import trailing_zeros  # noqa: E402
 
 from sim.behaviour.adoption import (  # noqa: E402
     BATCH_WORDS,
+    N_STAGES,
     batch_workspace,
     cell_hazards,
     decide,
@@ -46,7 +47,6 @@ MIN_BATCH = 16
 more than they save there (results are the same either way)."""
 N_CHUNKS = 16
 WORD = 64
-N_STAGES = 7
 N_AGES = 4
 N_STRATA = 3
 
