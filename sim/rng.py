@@ -154,15 +154,16 @@ def mix64(z: np.uint64) -> np.uint64:
 
 
 @njit(inline="always", cache=True)
-def uniform(key: np.uint64, i: int) -> float:
-    """Counter-based uniform in [0, 1) of citizen ``i`` for stream key ``key`` (inside kernels)."""
-    return float(mix64(key + (np.uint64(i) + np.uint64(1)) * GAMMA) >> np.uint64(11)) * INV53
+def bits53(key: np.uint64, i: int) -> np.uint64:
+    """The 53-bit integer behind :func:`uniform`: the top 53 bits of the SplitMix64 draw."""
+    return mix64(key + (np.uint64(i) + np.uint64(1)) * GAMMA) >> np.uint64(11)
 
 
 @njit(inline="always", cache=True)
-def bits53(key: np.uint64, i: int) -> np.uint64:
-    """The 53-bit integer behind :func:`uniform`: ``uniform(key, i) == bits53(key, i) * 2**-53``."""
-    return mix64(key + (np.uint64(i) + np.uint64(1)) * GAMMA) >> np.uint64(11)
+def uniform(key: np.uint64, i: int) -> float:
+    """Counter-based uniform in [0, 1) of citizen ``i`` for stream key ``key`` (inside kernels):
+    ``bits53(key, i) * 2**-53``."""
+    return float(bits53(key, i)) * INV53
 
 
 @njit(inline="always", cache=True)
