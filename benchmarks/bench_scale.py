@@ -17,8 +17,8 @@ from the same synthesized population, step one untimed month, then time ``--mont
 
 Floor (per agent-step, both cores): the larger of (a) drawing one counter-based uniform per agent
 and comparing it with a probability, as 53-bit integers (the need draw every adult takes, made as
-the kernel makes it; a loop the compiler vectorizes) and (b) streaming the citizen state (bytes per agent) once from memory at the
-measured read bandwidth.
+the kernel makes it; a loop the compiler vectorizes) and (b) streaming the citizen state (bytes
+per agent) once from memory at the measured read bandwidth.
 """
 
 from __future__ import annotations

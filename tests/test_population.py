@@ -148,8 +148,8 @@ def test_kernel_gives_the_same_month_on_one_or_two_threads_and_serially(observed
 def test_tabulated_bass_hazard_equals_the_direct_formula(observed):
     """The kernel's Bass probability (cell part x skill factor x trust factor, ``1 - exp(-h)``) is the
     rule's ``-expm1(-(p + q F) exp(U))`` up to floating-point rounding (relative 1e-9, as
-    ``1 - exp(-h)`` loses about 1e-16 absolute), for every tier, e-ID, assistance and score
-    combination met in a population."""
+    ``1 - exp(-h)`` loses about 1e-16 absolute), on 400 random cases of cell, citizen (with their
+    skill, trust and e-ID), tier and assistance."""
     import math
 
     from numba import njit
