@@ -18,7 +18,10 @@ from the same synthesized population, step one untimed month, then time ``--mont
 Floor (per agent-step, both cores): the larger of (a) drawing one counter-based uniform per agent
 and comparing it with a probability, as 53-bit integers (the need draw every adult takes, made as
 the kernel makes it; a loop the compiler vectorizes) and (b) streaming the citizen state (bytes
-per agent) once from memory at the measured read bandwidth.
+per agent) once from memory at the measured read bandwidth; the fastest draw and the highest
+bandwidth of five probes. The machine's speed can drift from minute to minute, so the ratio is also
+measured month by month at the largest size (each timed month followed at once by one floor probe;
+``--no-paired`` skips it).
 """
 
 from __future__ import annotations
@@ -180,9 +183,11 @@ def agreement(n_agents: int) -> dict:
     return {"n": fast.pop.n, **compare_shares(d[..., 0].sum(axis=(1, 2)), d.sum(axis=(1, 2, 3)), r_full, r_n)}
 
 
-def floor(bytes_per_agent: float) -> dict:
-    """This machine's floor per agent-step (both threads): one vectorized need draw per agent, and
-    streaming ``bytes_per_agent`` bytes per agent from memory."""
+def floor_probes():
+    """The floor's two measurements as a function ``probe() -> (need draw ns per agent, read GB/s)``
+    (both threads): one counter-based need draw per agent, compared with a probability as 53-bit
+    integers as the kernel does (a loop the compiler vectorizes), over 10^8 agents; and reading a
+    1 GiB array (far larger than the caches)."""
     import sim.behaviour.kernel  # noqa: F401  (sets the OpenMP wait policy before the first parallel loop)
     from numba import njit, prange
 
@@ -190,7 +195,7 @@ def floor(bytes_per_agent: float) -> dict:
 
     @njit(parallel=True, cache=False)
     def draw(n, key, p):
-        thr = threshold53(p)  # the comparison as the kernel makes it: 53-bit integers
+        thr = threshold53(p)
         hits = 0
         for i in prange(n):
             hits += bits53(key, i) < thr
@@ -205,18 +210,50 @@ def floor(bytes_per_agent: float) -> dict:
 
     n = 100_000_000
     draw(1000, np.uint64(7), 0.1175)
-    data = np.ones(2**27, np.uint64)  # 1 GiB, far larger than the caches
+    data = np.ones(2**27, np.uint64)
     stream(data[:1000])
-    rng_ns, gbs = [], []
-    for _ in range(5):
+
+    def probe() -> tuple[float, float]:
         t = time.perf_counter()
         draw(n, np.uint64(7), 0.1175)
-        rng_ns.append((time.perf_counter() - t) / n * 1e9)
+        rng_ns = (time.perf_counter() - t) / n * 1e9
         t = time.perf_counter()
         stream(data)
-        gbs.append(data.nbytes / (time.perf_counter() - t) / 1e9)
+        return rng_ns, data.nbytes / (time.perf_counter() - t) / 1e9
+
+    return probe
+
+
+def floor(bytes_per_agent: float) -> dict:
+    """This machine's floor per agent-step (both threads): the fastest need draw and the highest
+    read bandwidth of five probes (:func:`floor_probes`), the latter as the time to stream
+    ``bytes_per_agent`` bytes per agent."""
+    probe = floor_probes()
+    rng_ns, gbs = zip(*(probe() for _ in range(5)), strict=True)
     rng, bw = min(rng_ns), max(gbs)
     return {"rng_ns_per_agent": rng, "bandwidth_gb_s": bw, "stream_ns_per_agent": bytes_per_agent / bw}
+
+
+def measure_paired(n_agents: int, months: int) -> dict:
+    """Ratio to the floor with both measured together: as :func:`measure_fast`, but each timed month
+    is followed at once by one floor probe, so a month and its floor see the machine in the same
+    state (on a shared machine its speed drifts from minute to minute). Returns the per-month
+    ratios of the whole step's ns per agent-step to ``max(need draw, state bytes / bandwidth)``."""
+    probe = floor_probes()
+    model = build_model(n_agents, "timeline.end=2024-12")
+    n_total = model.timeline.n_months
+    while model.t < n_total - months:
+        model.step()
+    n, size = model.pop.n, model.pop.nbytes_per_agent
+    ratios, step_ns, floor_ns = [], [], []
+    for _ in range(months):
+        t = time.perf_counter()
+        model.step()
+        step_ns.append((time.perf_counter() - t) / n * 1e9)
+        rng_ns, gbs = probe()
+        floor_ns.append(max(rng_ns, size / gbs))
+        ratios.append(step_ns[-1] / floor_ns[-1])
+    return {"n": n, "ratios": ratios, "step_ns": step_ns, "floor_ns": floor_ns}
 
 
 def in_subprocess(kind: str, n: float, months: int) -> dict:
@@ -292,6 +329,12 @@ def main() -> None:
     ap.add_argument("--mesa-sizes", default="1e5,1e6", help="sizes at which the Mesa reference also runs")
     ap.add_argument("--months", type=int, default=12, help="timed months per measurement")
     ap.add_argument("--repeat", type=int, default=1, help="fast measurements per size (median and range)")
+    ap.add_argument(
+        "--no-paired",
+        dest="paired",
+        action="store_false",
+        help="skip the month-by-month ratio to the floor at the largest size",
+    )
     ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -299,19 +342,33 @@ def main() -> None:
         if kind == "floor":
             print(json.dumps(floor(size)))  # size = state bytes per agent
         else:
-            fn = {"fast": measure_fast, "pair": measure_pair, "agree": lambda n, m: agreement(n)}[kind]
+            fn = {
+                "fast": measure_fast,
+                "pair": measure_pair,
+                "paired_floor": measure_paired,
+                "agree": lambda n, m: agreement(n),
+            }[kind]
             print(json.dumps(fn(int(size), months)))
         return
     if args.quick:
         quick()
     mesa_sizes = {int(float(x)) for x in args.mesa_sizes.split(",") if x}
     rows = []
-    for size in (int(float(x)) for x in args.sizes.split(",")):
+    sizes = [int(float(x)) for x in args.sizes.split(",")]
+    for size in sizes:
         runs = [in_subprocess("fast", size, args.months) for _ in range(max(1, args.repeat))]
         pair = in_subprocess("pair", size, args.months) if size in mesa_sizes else None
         rows.append((runs, pair))
         print(json.dumps({"runs": runs, "pair": pair}), file=sys.stderr, flush=True)  # raw figures
     print_tables(rows, in_subprocess("floor", rows[0][0][0]["bytes_per_agent"], 0))
+    if args.paired:
+        paired = in_subprocess("paired_floor", sizes[-1], args.months)
+        print(json.dumps(paired), file=sys.stderr, flush=True)
+        print(
+            f"\nratio to the floor measured month by month at {paired['n']:,} agents ({args.months} months, "
+            f"each followed by a floor probe): {spread(paired['ratios'], '.1f')}; whole step "
+            f"{spread(paired['step_ns'], '.2f')} ns/agent-step, floor {spread(paired['floor_ns'], '.2f')} ns"
+        )
 
 
 if __name__ == "__main__":
