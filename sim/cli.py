@@ -98,6 +98,28 @@ def launcher_error(overrides: list[str]) -> str | None:
     return None
 
 
+def load_run_config(overrides: list[str]) -> RunConfig:
+    """:func:`load_config`, then the checks that need the province table: the simulated provinces
+    and the scenario's levers (their keys, ranges and targets), so a bad value is refused before the
+    run folder exists.
+
+    Raises:
+        SimInputError: one line naming the key and what is allowed.
+    """
+    from sim.ensemble import build_levers
+    from sim.levers.common import province_table
+    from sim.model import select_provinces
+
+    cfg = load_config(overrides)
+    try:
+        table = province_table(cfg.observed_dir)
+    except Exception:  # a missing or malformed data file: the run's data loading names it (one line)
+        return cfg
+    select_provinces(table, cfg.population.provinces)
+    build_levers(cfg)
+    return cfg
+
+
 def preflight(argv: list[str], load=load_config, under: str = "runs") -> None:
     """Compose and validate every configuration a command will run; exit 2 on the first error.
 
@@ -150,6 +172,7 @@ def guarded(run_dir: Path, work, kind: str = "projection") -> int:
     except (SimInputError, ObservedDataError) as exc:
         folder.finish("failed", str(exc))
         print(f"error: {exc}", file=sys.stderr)
+        print(f"(recorded as failed in {run_dir}/manifest.json)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         folder.finish("failed", "interrupted")
@@ -212,7 +235,7 @@ def hydra_entry(job=None, config_name: str = "config") -> None:
 def main() -> None:
     """Console entry point of ``python -m sim``."""
     setup_logging()
-    preflight(sys.argv[1:])
+    preflight(sys.argv[1:], load=load_run_config)
     hydra_entry()
 
 

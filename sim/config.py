@@ -338,6 +338,16 @@ def compose_plain(overrides: list[str] | None = None, config_name: str = "config
 def hydra_error_line(exc: BaseException) -> str:
     """Reduce a Hydra/OmegaConf composition error to one line naming the key."""
     text = str(exc)
+    if text.startswith("Error merging override") and exc.__cause__ is not None:
+        text = str(exc.__cause__)  # the merge's own error names the key
+        first = text.strip().splitlines()[0] if text.strip() else type(exc.__cause__).__name__
+        key = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if "full_key:" in ln), "")
+        if "index out of range" in first:
+            return (
+                f"{key or 'override'}: no such list entry; allowed: the entries the config has "
+                "(list them with: python -m sim --cfg job)"
+            )
+        return f"{key + ': ' if key else ''}{first}"
     full_key = ""
     for line in text.splitlines():
         if line.strip().startswith("full_key:"):

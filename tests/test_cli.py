@@ -111,6 +111,30 @@ def test_missing_data_file_fails_with_one_line(tmp_path):
     out = tmp_path / "run"
     proc = run_cli("population=tiny", "ensemble=single", f"observed_dir={seeds}", f"hydra.run.dir={out}")
     assert proc.returncode == 2
-    assert "provinces.csv" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    lines = [ln for ln in proc.stderr.strip().splitlines() if not ln.startswith("(recorded")]
+    assert "provinces.csv" in proc.stderr and len(lines) == 1, proc.stderr
+    assert f"(recorded as failed in {out}/manifest.json)" in proc.stderr
     assert manifest(out)["status"] == "failed"
     assert not (out / "summary.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "overrides,key",
+    [
+        (["population.provinces=[99]"], "population.provinces"),
+        (["scenario=lever_fees", "scenario.levers.0.fee_cut=1.5"], "scenario.levers[0].fee_cut"),
+        (["scenario=lever_fees", "+scenario.levers.0.fee_cutt=0.5"], "scenario.levers[0].fee_cutt"),
+        (["+scenario.levers.0.gap_closed=0.5"], "scenario.levers[0]"),
+    ],
+)
+def test_bad_provinces_and_levers_are_refused_before_the_run_starts(tmp_path, overrides, key):
+    """Checks that need the province table (simulated provinces, the levers' keys, ranges and
+    targets) run before Hydra makes the run folder: it holds only the failed manifest, no log."""
+    out = tmp_path / "bad"
+    proc = run_cli("population=tiny", "ensemble=single", *overrides, f"hydra.run.dir={out}")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"error: {key}") and "allowed" in lines[0], proc.stderr
+    assert lines[1] == f"(recorded as failed in {out}/manifest.json)"
+    assert manifest(out)["status"] == "failed"
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
