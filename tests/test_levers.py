@@ -169,6 +169,17 @@ def test_targeting_intersects_keys_and_unites_names(tiny_cfg, observed):
     assert len(everyone.codes) == 63 and "all provinces (63 provinces)" == everyone.describe_targets()
 
 
+def test_targeting_text_counts_the_provinces_the_run_simulates(tiny_cfg):
+    """A run of some provinces says how many of the targeted provinces it holds (the cost covers
+    only those)."""
+    import dataclasses
+
+    cfg = dataclasses.replace(tiny_cfg, population=dataclasses.replace(tiny_cfg.population, provinces=["02", "04"]))
+    entry = {"kind": "fees", "start": START, "fee_cut": 0.5, "tiers": ["localities"]}
+    (lever,) = build([entry], cfg)
+    assert lever.describe_targets() == "all provinces; tiers=localities (2 of the 63 provinces in this run)"
+
+
 # --- schedule and the gap-closing shift -----------------------------------------------------
 
 

@@ -129,6 +129,7 @@ class Lever(ABC):
 
     def __init__(self, params: LeverParams, where: str, codes: tuple[str, ...], cfg: RunConfig) -> None:
         self.params, self.where, self.codes = params, where, codes
+        self.simulated = tuple(sorted(set(cfg.population.provinces)))  # empty: all provinces
         self.start = parse_ym(params.start, f"{where}.start")
         self.base_it_budget = cfg.drivers.it_budget_share
         table = province_table(cfg.observed_dir)
@@ -292,7 +293,10 @@ class Lever(ABC):
             if hasattr(p, k):
                 parts.append(f"{k}={'|'.join(getattr(p, k))}")
         n = len(self.codes)
-        return f"{'; '.join(parts)} ({n} province{'s' if n != 1 else ''})"
+        count = f"{n} province{'s' if n != 1 else ''}"
+        if self.simulated:  # a run of some provinces: say how many of the targeted ones it holds
+            count = f"{len(set(self.codes) & set(self.simulated))} of the {count} in this run"
+        return f"{'; '.join(parts)} ({count})"
 
     # shared quantities for costs ------------------------------------------------------------
     def facts(self, cfg: RunConfig, observed: ObservedData) -> pd.DataFrame:
