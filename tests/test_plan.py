@@ -238,6 +238,14 @@ def test_planner_charts_in_both_languages():
         assert shown.startswith(title) and unicodedata.is_normalized("NFC", shown)
         # one label per distinct plan (the costs x 1.5 point is drawn but not labelled)
         assert sorted(t.get_text() for t in fig.axes[0].texts) == ["0 %", "100 %", "50 %"]
+        # targets named in words; tick labels write the tick values exactly (no 0.25 shown as 0.2)
+        legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+        assert legend == [charts.target_name("full_online_localities_2025", lang, 0.7)] and "70 %" in legend[0]
+        fig.canvas.draw()
+        for a in fig.axes:
+            ticks = a.get_xticks()
+            shown = [float(t.get_text().replace(",", ".")) for t in a.get_xticklabels()]
+            assert shown == pytest.approx(list(ticks)), (shown, ticks)
         m = charts.province_map(probs, meta, lang)
         assert "70 %" in m.axes[0].get_title()
 

@@ -18,7 +18,8 @@ from sim.reporting.style import COLORS, style
 LABELS = {  # chart sentences in two languages
     "en": {
         "title_frontier": "Budget vs probability of meeting every target by {deadline}",
-        "x_cost": "Central cost up to the deadline (trillion VND; bar: low-high range)",
+        "x_cost": "Central cost up to the deadline (trillion VND; horizontal bar: low-high range)",
+        "x_cost_plain": "Central cost up to the deadline (trillion VND)",
         "y_median": "Median share reached in the deadline's year (dashed: target)",
         "budget": "Budget",
         "y_p": "Probability that every target is met",
@@ -35,7 +36,8 @@ LABELS = {  # chart sentences in two languages
     },
     "vi": {
         "title_frontier": "Ngân sách và xác suất đạt mọi mục tiêu vào {deadline}",
-        "x_cost": "Chi phí trung tâm đến hạn (nghìn tỷ đồng; vạch: khoảng thấp-cao)",
+        "x_cost": "Chi phí trung tâm đến hạn (nghìn tỷ đồng; vạch ngang: khoảng thấp-cao)",
+        "x_cost_plain": "Chi phí trung tâm đến hạn (nghìn tỷ đồng)",
         "y_median": "Trung vị tỷ lệ đạt được trong năm đến hạn (nét đứt: mục tiêu)",
         "budget": "Ngân sách",
         "y_p": "Xác suất đạt mọi mục tiêu",
@@ -53,6 +55,33 @@ LABELS = {  # chart sentences in two languages
 }
 
 
+TARGET_NAMES = {  # the modelled targets of seeds/targets.csv, by id without the year
+    "en": {
+        "full_online_ministries": "ministries' dossiers fully online",
+        "full_online_localities": "local dossiers fully online",
+        "full_online_national": "all dossiers fully online",
+        "adults_using_ops": "adults using online public services",
+    },
+    "vi": {
+        "full_online_ministries": "hồ sơ của bộ, ngành trực tuyến toàn trình",
+        "full_online_localities": "hồ sơ địa phương trực tuyến toàn trình",
+        "full_online_national": "toàn bộ hồ sơ trực tuyến toàn trình",
+        "adults_using_ops": "người trưởng thành dùng dịch vụ công trực tuyến",
+    },
+}
+
+
+def target_name(target_id: str, lang: str, threshold: float | None = None) -> str:
+    """A target in words, e.g. ``local dossiers fully online >= 70 % (2025)``; an id the table does
+    not name is returned as it is."""
+    stem, _, year = target_id.rpartition("_")
+    name = TARGET_NAMES[lang].get(stem)
+    if name is None or not year.isdigit():
+        return target_id
+    level = f" ≥ {percent(threshold, lang)}" if threshold is not None else ""
+    return unicodedata.normalize("NFC", f"{name}{level} ({year})")
+
+
 def text(key: str, lang: str, **fmt) -> str:
     """Planner label ``key`` in ``lang`` (NFC), formatted with ``fmt``."""
     value = LABELS[lang][key].format(**fmt) if fmt else LABELS[lang][key]
@@ -63,6 +92,14 @@ def sample_note(meta: dict, lang: str) -> str:
     """Where the probability's spread comes from: posterior draws or point values."""
     k = meta.get("n_draws", 0)
     return text("draws", lang, k=k) if k else text("point_values", lang)
+
+
+def tick_decimals(ticks) -> int:
+    """The fewest decimals (0-3) that write every tick value exactly (0.25 steps need two)."""
+    for d in range(4):
+        if all(abs(round(float(v), d) - float(v)) < 1e-9 for v in ticks):
+            return d
+    return 3
 
 
 def frontier_chart(frontier: pd.DataFrame, meta: dict, lang: str = "en") -> Figure:
@@ -108,21 +145,22 @@ def frontier_chart(frontier: pd.DataFrame, meta: dict, lang: str = "en") -> Figu
         ax.legend(loc="upper left", fontsize=8)
         for j, (target, threshold) in enumerate(meta["targets"].items()):
             color = _TARGET_COLORS[j % len(_TARGET_COLORS)]
-            ax_m.plot(rows["cost_vnd_central"] / 1e12, rows[f"median_{target}"], marker="o", color=color, label=target)
+            name = target_name(target, lang, threshold)
+            ax_m.plot(rows["cost_vnd_central"] / 1e12, rows[f"median_{target}"], marker="o", color=color, label=name)
             ax_m.axhline(threshold, color=color, ls="--", lw=1)
         ax_m.set_ylim(0, 1)
         ax_m.set_ylabel(text("y_median", lang))
         ax_m.legend(loc="lower right", fontsize=8)
-        for a in (ax, ax_m):
+        for a, xlabel in ((ax, "x_cost"), (ax_m, "x_cost_plain")):
             a.set_xlim(left=0)
             a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
-            a.xaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, lang, 1)))
-            a.set_xlabel(text("x_cost", lang))
+            a.xaxis.set_major_formatter(FuncFormatter(lambda v, _, a=a: number(v, lang, tick_decimals(a.get_xticks()))))
+            a.set_xlabel(text(xlabel, lang))
         fig.suptitle(text("title_frontier", lang, deadline=month(meta["deadline"], lang)), fontweight="bold")
         note = text(
             "note_frontier",
             lang,
-            targets=", ".join(meta["targets"]),
+            targets="; ".join(target_name(t, lang, v) for t, v in meta["targets"].items()),
             n=meta["n_runs"],
             scale=number(meta["scale"], lang, 0),
             draws=sample_note(meta, lang),

@@ -164,17 +164,19 @@ def province_table_p(e: Evaluated, name: str, deadline: str, threshold: float, o
 
 def verdict(res: PlanResult, final: Evaluator) -> dict[str, str]:
     """The answer in one sentence, in English and Vietnamese."""
+    from sim.plan.charts import target_name
+
     spec, e = final.plan.spec, res.chosen
     dl = final.plan.end
     lo, hi = e.interval
     p_en, p_vi = (f"{percent(e.p, x)} (95 % {percent(lo, x)}-{percent(hi, x)})" for x in ("en", "vi"))
     cost_en, cost_vi = (money_vnd(e.cost[1], x, 1, "trillion") for x in ("en", "vi"))
     medians = ", ".join(
-        f"{t.target_id} {percent(float(np.nanmedian(e.final.values[:, j])), 'en')}"
+        f"{target_name(t.target_id, 'en')} {percent(float(np.nanmedian(e.final.values[:, j])), 'en')}"
         for j, t in enumerate(final.plan.targets.itertuples())
     )
     med_vi = ", ".join(
-        f"{t.target_id} {percent(float(np.nanmedian(e.final.values[:, j])), 'vi')}"
+        f"{target_name(t.target_id, 'vi')} {percent(float(np.nanmedian(e.final.values[:, j])), 'vi')}"
         for j, t in enumerate(final.plan.targets.itertuples())
     )
     if not res.reachable and (spec.mode == "min_cost" or e.p == 0):
