@@ -162,6 +162,8 @@ def test_briefing_charts_render_in_both_languages(briefing_tables, summary, obse
     targets = comp.drop_duplicates("scope")[["scope", "threshold", "deadline"]]
     figs["fan"] = briefing.scenario_fan_chart(fan, targets, ["baseline", "fees"], lang)
     figs["comparison"] = briefing.comparison_chart(comp, "baseline", lang)
+    shown = [t.get_text() for t in figs["comparison"].axes[0].texts]  # each probability as a number
+    assert len(shown) == comp["p_met"].notna().sum() and all(t.endswith("%") for t in shown)
     texts = [t.get_text() for fig in figs.values() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
     attributions = [t for t in texts if "Open Development Mekong" in t]
     assert len(attributions) == 2  # one on each map

@@ -144,9 +144,12 @@ def comparison_chart(comparison: pd.DataFrame, baseline: str, lang: str = "en") 
             rows = comparison[comparison["scenario"] == scen].set_index("scope").reindex(list(SCOPES))
             x = np.arange(len(SCOPES)) + (i - (len(order) - 1) / 2) * width
             color = SCENARIO_COLORS[i % len(SCENARIO_COLORS)]
-            ax_p.bar(x, rows["p_met"], width * 0.9, color=color, alpha=0.85, label=scen)
+            ax_p.bar(x, rows["p_met"], width * 0.9, color=color, alpha=0.55, label=scen)
             err = [rows["p_met"] - rows["p_met_lo"], rows["p_met_hi"] - rows["p_met"]]
-            ax_p.errorbar(x, rows["p_met"], yerr=err, fmt="o", ms=3, color="#222", ecolor="#222", lw=1, capsize=2)
+            ax_p.errorbar(x, rows["p_met"], yerr=err, fmt="o", ms=3, color="#222", ecolor=color, lw=1.4, capsize=2)
+            for xj, p, hi in zip(x, rows["p_met"], rows["p_met_hi"], strict=True):
+                if np.isfinite(p):  # the value, so a probability of 0 still shows
+                    ax_p.text(xj, (hi if np.isfinite(hi) else p) + 0.02, percent(p, lang), ha="center", fontsize=6.5)
             cost = rows["cost_vnd_central"].to_numpy(float) / 1e12
             gain = rows["gain_pp"].to_numpy(float)
             for j in range(len(SCOPES)):
@@ -154,7 +157,7 @@ def comparison_chart(comparison: pd.DataFrame, baseline: str, lang: str = "en") 
             if np.isfinite(cost[2]) and np.isfinite(gain[2]):
                 ax_c.annotate(scen, (cost[2], gain[2]), textcoords="offset points", xytext=(5, 3), fontsize=7.5)
         ax_p.set_xticks(np.arange(len(SCOPES)), [label(s, lang) for s in SCOPES])
-        ax_p.set_ylim(0, 1.05)
+        ax_p.set_ylim(0, 1.12)
         ax_p.yaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
         ax_p.set_ylabel(label("p_met", lang))
         ax_p.set_title(label("p_met", lang) + " — " + label("p_met_interval", lang), fontsize=9.5)
@@ -172,7 +175,8 @@ def comparison_chart(comparison: pd.DataFrame, baseline: str, lang: str = "en") 
         ax_c.set_xlabel(label("cost_axis", lang, unit=label("trillion_vnd", lang)))
         ax_c.set_ylabel(label("gain_axis", lang, year=deadline[:4]))
         fig.suptitle(label("title_compare", lang, year=deadline[:4]), fontweight="bold")
-        fig.text(0.01, -0.02, label("note_compare", lang, baseline=baseline), fontsize=7.5, color="#444", va="top")
+        note = label("note_compare", lang, baseline=baseline)
+        fig.text(0.01, -0.02, note, fontsize=7.5, color="#444", va="top", wrap=True)
         return fig
 
 
