@@ -162,6 +162,11 @@ def test_briefing_charts_render_in_both_languages(briefing_tables, summary, obse
     targets = comp.drop_duplicates("scope")[["scope", "threshold", "deadline"]]
     figs["fan"] = briefing.scenario_fan_chart(fan, targets, ["baseline", "fees"], lang)
     figs["comparison"] = briefing.comparison_chart(comp, "baseline", lang)
+    band_word = "Bands" if lang == "en" else "Dải:"  # charts without bands do not describe bands
+    for name in ("bottlenecks_provinces63", "map_provinces63"):
+        notes = [t.get_text() for t in figs[name].findobj(lambda a: hasattr(a, "get_text"))]
+        assert any("1 " in t and ("agent" in t or "tác tử" in t) for t in notes)
+        assert not any(band_word in t for t in notes), name
     shown = [t.get_text() for t in figs["comparison"].axes[0].texts]  # each probability as a number
     assert len(shown) == comp["p_met"].notna().sum() and all(t.endswith("%") for t in shown)
     texts = [t.get_text() for fig in figs.values() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]

@@ -70,7 +70,7 @@ def bottleneck_chart(table: pd.DataFrame, names: dict[str, str], meta: dict, lan
         year = month(date, lang) if date[5:] != "12" else date[:4]
         title = label("title_bottleneck", lang, year=year, n=len(rows))
         ax.set_title(title, fontweight="bold", pad=52)  # room for the three-row legend above the bars
-        note = "\n".join([run_note(meta, lang), *textwrap.wrap(label("note_bottleneck", lang), 140)])
+        note = "\n".join([run_note(meta, lang, bands=False), *textwrap.wrap(label("note_bottleneck", lang), 140)])
         ax.annotate(
             note,
             (0, 0),

@@ -83,15 +83,17 @@ def scale_text(scale, lang: str) -> str:
     return str(scale)
 
 
-def run_note(meta: dict, lang: str) -> str:
-    """The one-line run description (scenario, replicates, scale) printed under every chart."""
+def run_note(meta: dict, lang: str, bands: bool = True) -> str:
+    """The one-line run description (scenario, replicates, scale) printed under every chart; with
+    ``bands`` it also says what the chart's bands show (charts without bands pass ``False``)."""
+    draws = meta.get("n_draws")
     return label(
-        "note_run",
+        "note_run" if bands else "note_run_plain",
         lang,
         scenario=meta.get("scenario", ""),
         n=meta.get("n_runs", 1),
         scale=scale_text(meta.get("scale", ""), lang),
-        draws=label("draws", lang) if meta.get("n_draws") else "",
+        draws=(label("draws", lang) if bands else label("draws_across", lang)) if draws else "",
     )
 
 

@@ -155,7 +155,7 @@ def choropleth_chart(
                 transform=sm.ax.get_yaxis_transform(),
             )
         ax.set_title(title, fontweight="bold")
-        note = run_note(meta, lang)
+        note = run_note(meta, lang, bands=False)
         grey = label("map_grey", lang)
         ax.text(
             0.0,
