@@ -77,14 +77,21 @@ def citizen_timer(model) -> list[float]:
     return spent
 
 
-def measure_fast(n_agents: int, months: int) -> dict:
-    """Build and run the fast model at ~n_agents agents from 2017-01; time the last ``months``."""
+def model_before_window(n_agents: int, months: int):
+    """The fast model at ~n_agents agents, run from 2017-01 up to the last ``months`` months of
+    2024 (the sweep's timed window), and the seconds it took to build."""
     t0 = time.perf_counter()
     model = build_model(n_agents, "timeline.end=2024-12")
     build = time.perf_counter() - t0
-    n_total = model.timeline.n_months
-    while model.t < n_total - months:
+    while model.t < model.timeline.n_months - months:
         model.step()
+    return model, build
+
+
+def measure_fast(n_agents: int, months: int) -> dict:
+    """Build and run the fast model at ~n_agents agents from 2017-01; time the last ``months``."""
+    model, build = model_before_window(n_agents, months)
+    n_total = model.timeline.n_months
     spent = citizen_timer(model)
     t1 = time.perf_counter()
     while model.t < n_total:
@@ -234,16 +241,18 @@ def floor(bytes_per_agent: float) -> dict:
     return {"rng_ns_per_agent": rng, "bandwidth_gb_s": bw, "stream_ns_per_agent": bytes_per_agent / bw}
 
 
+def floor_ns_per_agent(fl: dict) -> float:
+    """The floor per agent-step: the larger of the need draw and streaming the state."""
+    return max(fl["rng_ns_per_agent"], fl["stream_ns_per_agent"])
+
+
 def measure_paired(n_agents: int, months: int) -> dict:
     """Ratio to the floor with both measured together: as :func:`measure_fast`, but each timed month
     is followed at once by one floor probe, so a month and its floor see the machine in the same
     state (on a shared machine its speed drifts from minute to minute). Returns the per-month
-    ratios of the whole step's ns per agent-step to ``max(need draw, state bytes / bandwidth)``."""
+    ratios of the whole step's ns per agent-step to :func:`floor_ns_per_agent`."""
     probe = floor_probes()
-    model = build_model(n_agents, "timeline.end=2024-12")
-    n_total = model.timeline.n_months
-    while model.t < n_total - months:
-        model.step()
+    model, _ = model_before_window(n_agents, months)
     n, size = model.pop.n, model.pop.nbytes_per_agent
     ratios, step_ns, floor_ns = [], [], []
     for _ in range(months):
@@ -251,7 +260,7 @@ def measure_paired(n_agents: int, months: int) -> dict:
         model.step()
         step_ns.append((time.perf_counter() - t) / n * 1e9)
         rng_ns, gbs = probe()
-        floor_ns.append(max(rng_ns, size / gbs))
+        floor_ns.append(floor_ns_per_agent({"rng_ns_per_agent": rng_ns, "stream_ns_per_agent": size / gbs}))
         ratios.append(step_ns[-1] / floor_ns[-1])
     return {"n": n, "ratios": ratios, "step_ns": step_ns, "floor_ns": floor_ns}
 
@@ -284,7 +293,7 @@ def spread(values: list[float], fmt: str) -> str:
 
 def print_tables(rows: list[tuple[list[dict], dict | None]], fl: dict) -> None:
     """The sweep table and the side-by-side table (Markdown)."""
-    floor_ns = max(fl["rng_ns_per_agent"], fl["stream_ns_per_agent"])
+    floor_ns = floor_ns_per_agent(fl)
     print(
         f"floor: need draw {fl['rng_ns_per_agent']:.2f} ns/agent; memory {fl['bandwidth_gb_s']:.1f} GB/s "
         f"= {fl['stream_ns_per_agent']:.2f} ns to stream the state; floor {floor_ns:.2f} ns/agent-step (2 threads)"
@@ -362,7 +371,7 @@ def main() -> None:
         print(json.dumps({"runs": runs, "pair": pair}), file=sys.stderr, flush=True)  # raw figures
     print_tables(rows, in_subprocess("floor", rows[0][0][0]["bytes_per_agent"], 0))
     if args.paired:
-        paired = in_subprocess("paired_floor", sizes[-1], args.months)
+        paired = in_subprocess("paired_floor", max(sizes), args.months)
         print(json.dumps(paired), file=sys.stderr, flush=True)
         print(
             f"\nratio to the floor measured month by month at {paired['n']:,} agents ({args.months} months, "

@@ -160,10 +160,16 @@ def bits53(key: np.uint64, i: int) -> np.uint64:
 
 
 @njit(inline="always", cache=True)
+def unit(bits: np.uint64) -> float:
+    """A 53-bit draw (:func:`bits53`) as the uniform in [0, 1) it stands for: ``bits * 2**-53``."""
+    return float(bits) * INV53
+
+
+@njit(inline="always", cache=True)
 def uniform(key: np.uint64, i: int) -> float:
     """Counter-based uniform in [0, 1) of citizen ``i`` for stream key ``key`` (inside kernels):
-    ``bits53(key, i) * 2**-53``."""
-    return float(bits53(key, i)) * INV53
+    ``unit(bits53(key, i))``."""
+    return unit(bits53(key, i))
 
 
 @njit(inline="always", cache=True)

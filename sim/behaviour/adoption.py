@@ -35,7 +35,7 @@ import math
 import numpy as np
 from numba import njit
 
-from sim.rng import INV53, bits53, threshold53, uniform
+from sim.rng import bits53, threshold53, uniform, unit
 
 from sim.config import ParamsConfig
 
@@ -312,7 +312,7 @@ def decide_batch(m, work, pop, keys, t, cell, prm, seg, g, survive, factors, haz
         c = code[k]
         ministry = (c & MINISTRY) != 0
         offered, access, aware = (c & OFFERED) != 0, (c & ACCESS) != 0, (c & AWARE) != 0
-        online = offered & access & aware & (float(b_choice[k]) * INV53 < p_online[k])
+        online = offered & access & aware & (unit(b_choice[k]) < p_online[k])
         partial = b_offer[k] >= (full_min if ministry else full_loc)
         done = b_backoffice[k] < (bo_min if ministry else bo_loc)
         stage = FULL if done else BACKOFFICE
