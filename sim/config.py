@@ -9,6 +9,7 @@ Hydra composes the YAML files in ``conf/``; :func:`from_dict` turns the result i
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -327,12 +328,52 @@ def compose_plain(overrides: list[str] | None = None, config_name: str = "config
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=list(overrides or []))
     except Exception as exc:  # Hydra/OmegaConf errors are multi-line: reduce to one line
-        raise SimInputError(hydra_error_line(exc)) from None
+        line = hydra_error_line(exc)
+        GlobalHydra.instance().clear()
+        raise SimInputError(_lever_key_line(line, list(overrides or []), config_name)) from None
     finally:
         GlobalHydra.instance().clear()
     plain = OmegaConf.to_container(cfg, resolve=True)
     plain.pop("hydra", None)
     return plain
+
+
+_LEVER_KEY = re.compile(r"^scenario\.levers\.(\d+)\.(\w+): unknown key ")
+
+
+def _override_key(override: str) -> str:
+    """The key an override sets (``+a.b=1`` -> ``a.b``)."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def _lever_key_line(line: str, overrides: list[str], config_name: str) -> str:
+    """Make Hydra's "unknown key" for ``scenario.levers.<i>.<key>`` say what the lever allows.
+
+    Hydra refuses to override a key the scenario's entry does not set, so an override without
+    ``+`` fails both for a misspelt key and for a valid one the entry leaves at its default. The
+    scenario is composed again without that override to find the entry's kind: a valid key gets
+    the hint to add it with ``+``, a misspelt one the lever's keys. Any other line is returned as is.
+    """
+    match = _LEVER_KEY.match(line)
+    if match is None:
+        return line
+    i, key = int(match.group(1)), match.group(2)
+    prefix = f"scenario.levers.{i}.{key}"
+    rest = [o for o in overrides if _override_key(o) != prefix]
+    try:
+        entries = compose_plain(rest, config_name).get("scenario", {}).get("levers") or []
+        kind = entries[i]["kind"]
+    except (SimInputError, IndexError, KeyError, TypeError, AttributeError):
+        return line
+    from sim.levers import REGISTRY
+
+    if kind not in REGISTRY:
+        return line
+    names = sorted(f.name for f in dataclasses.fields(REGISTRY[kind].Params))
+    where = f"scenario.levers[{i}].{key}"
+    if key in names:
+        return f"{where}: not set in this scenario's entry; add it with a leading +, e.g. +{prefix}=... ({kind} lever)"
+    return f"{where}: unknown key; allowed: {', '.join(names)} ({kind} lever)"
 
 
 def hydra_error_line(exc: BaseException) -> str:

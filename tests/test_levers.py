@@ -148,6 +148,28 @@ def test_bad_lever_entry_fails_with_one_line_naming_index_and_key(entry, pattern
         assert message.endswith(f"({entry['kind']} lever)")
 
 
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (
+            "scenario.levers.0.mobile_gap_close=1",
+            "scenario.levers[0].mobile_gap_close: unknown key; allowed: areas, fixed_gap_closed, kind, "
+            "mobile_gap_closed, provinces, ramp_months, regions, start, strata (broadband lever)",
+        ),
+        (
+            "scenario.levers.0.provinces=[02]",
+            "scenario.levers[0].provinces: not set in this scenario's entry; add it with a leading +, "
+            "e.g. +scenario.levers.0.provinces=... (broadband lever)",
+        ),
+    ],
+)
+def test_override_of_a_key_the_lever_entry_lacks_names_the_lever_keys(override, expected):
+    """Hydra refuses such an override without naming the lever; the error says what it allows."""
+    with pytest.raises(SimInputError) as err:
+        load_config(["scenario=lever_broadband", "scenario.levers.0.ramp_months=6", override])
+    assert str(err.value) == expected
+
+
 def test_provinces_written_as_integers_are_read_as_codes(tiny_cfg):
     (lever,) = build([{"kind": "teams", "start": START, "teams_per_unit": 1.0, "provinces": [1, 2]}], tiny_cfg)
     assert lever.codes == ("01", "02")
