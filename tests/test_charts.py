@@ -72,6 +72,25 @@ def test_every_chart_renders_without_missing_glyphs(summary, observed, lang):
     assert not [w for w in caught if "missing from font" in str(w.message)]
 
 
+def test_target_is_named_on_its_line_on_the_side_the_curves_leave_free(summary, observed):
+    """Targets are labelled next to their dashed line, one grey legend sits below the panels, and the
+    label goes below the line where the curve runs just above it (the usage chart's 2030 target)."""
+    meta = {"scenario": "lever_fees", "scenario_label": {"en": "Online fees halved"}, "n_runs": 2, "scale": 100}
+    fig = charts.targets_chart(summary, observed.observations, observed.targets, meta, "en")
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
+    names = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert names == ["90 % range", "50 % range", "Model median", "Observed"]
+    assert any(t.get_text() == "Target 85 % (2025)" for t in fig.axes[0].texts)
+    assert "Scenario: Online fees halved (lever_fees)." in " ".join(t.get_text() for t in fig.texts)
+    flat = summary.copy()
+    flat["q50"] = np.where(flat["date"] >= "2026-01", 0.74, flat["q50"])  # just above a 70 % line
+    fig = charts.usage_chart(flat, observed.observations, observed.targets, meta, "en")
+    side = {t.get_text(): t.get_position()[1] for t in fig.axes[0].texts if t.get_text().startswith("Target")}
+    late = [k for k in side if k.endswith("(2030)")]
+    assert late and side[late[0]] < 0  # offset below the line
+    assert all(v > 0 for k, v in side.items() if k not in late)
+
+
 def test_formats_follow_each_language():
     from sim.reporting import formats as f
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
@@ -62,18 +63,52 @@ def _observed(ax, obs: pd.DataFrame, lang: str, first: bool = True) -> None:
         )
 
 
+def _crowding(ax, x0: float, x1: float, y0: float, y1: float) -> int:
+    """Points of the lines already drawn on ``ax`` inside the box ``[x0, x1] x [y0, y1]``."""
+    n = 0
+    for line in ax.lines:
+        xs, ys = (np.asarray(v, float) for v in line.get_data())
+        if xs.size > 1:  # the curves, not the one-point markers
+            n += int(np.sum((xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)))
+    return n
+
+
 def _target(ax, targets: pd.DataFrame, lang: str) -> None:
+    """Each target as a dashed line with a star at its deadline, named on the line (not in the legend,
+    which would cover the line): above it, or below where the curves drawn so far run just above it."""
     for r in targets.itertuples():
         x = ym_to_year([r.deadline])[0]
         ax.axhline(r.threshold, color=COLORS["target"], ls="--", lw=1)
-        ax.plot(
-            [x],
-            [r.threshold],
-            marker="*",
-            ms=11,
+        ax.plot([x], [r.threshold], marker="*", ms=11, color=COLORS["target"])
+        above = _crowding(ax, x - 5, x, r.threshold, r.threshold + 0.07)
+        below = _crowding(ax, x - 5, x, r.threshold - 0.07, r.threshold)
+        ax.annotate(
+            f"{label('target', lang)} {percent(r.threshold, lang)} ({r.deadline[:4]})",
+            (x, r.threshold),
+            textcoords="offset points",
+            xytext=(-8, 5) if above <= below else (-8, -5),
+            ha="right",
+            va="bottom" if above <= below else "top",
+            fontsize=7.5,
             color=COLORS["target"],
-            label=f"{label('target', lang)} {percent(r.threshold, lang)} ({r.deadline[:4]})",
         )
+
+
+def _figure_legend(fig: Figure, ax) -> int:
+    """One legend for all panels, below them, from ``ax``'s entries drawn in grey (each panel has its
+    own colour); returns its number of rows."""
+    handles, names = ax.get_legend_handles_labels()
+    grey = []
+    for h in handles:
+        if isinstance(h, Line2D):
+            grey.append(Line2D([], [], color="#555", lw=h.get_linewidth(), ls=h.get_linestyle()))
+        elif hasattr(h, "get_alpha") and not hasattr(h, "lines"):  # a band (fill_between)
+            grey.append(Patch(facecolor="#555", alpha=h.get_alpha(), lw=0))
+        else:  # the observed figures (an error bar): already drawn in neutral black
+            grey.append(h)
+    per_row = 5
+    fig.legend(grey, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(names), per_row))
+    return -(-len(names) // per_row)
 
 
 def scale_text(scale, lang: str) -> str:
@@ -87,31 +122,33 @@ def run_note(meta: dict, lang: str, bands: bool = True) -> str:
     """The one-line run description (scenario, replicates, scale) printed under every chart; with
     ``bands`` it also says what the chart's bands show (charts without bands pass ``False``)."""
     draws = meta.get("n_draws")
+    name = meta.get("scenario", "")
+    shown = (meta.get("scenario_label") or {}).get(lang) or name
     return label(
         "note_run" if bands else "note_run_plain",
         lang,
-        scenario=meta.get("scenario", ""),
+        scenario=shown if shown == name else f"{shown} ({name})",
         n=meta.get("n_runs", 1),
         scale=scale_text(meta.get("scale", ""), lang),
         draws=(label("draws", lang) if bands else label("draws_across", lang)) if draws else "",
     )
 
 
-def _footer(fig: Figure, meta: dict, lang: str) -> None:
-    fig.text(0.01, -0.02, run_note(meta, lang) + "\n" + label("note_obs", lang), fontsize=7.5, color="#444", va="top")
+def _footer(fig: Figure, meta: dict, lang: str, legend_rows: int = 0) -> None:
+    below = -0.02 - 0.055 * legend_rows  # under a figure legend of that many rows
+    fig.text(0.01, below, run_note(meta, lang) + "\n" + label("note_obs", lang), fontsize=7.5, color="#444", va="top")
 
 
 def _finish_panel(ax, title: str, lang: str) -> None:
     ax.set_title(title)
     ax.set_xlabel(label("year", lang))
     _pct_axis(ax, lang)
-    ax.legend(loc="upper left")
 
 
 def _finish_figure(fig: Figure, first_ax, ylabel_key: str, title_key: str, meta: dict, lang: str) -> None:
     first_ax.set_ylabel(label(ylabel_key, lang))
     fig.suptitle(label(title_key, lang), fontweight="bold")
-    _footer(fig, meta, lang)
+    _footer(fig, meta, lang, _figure_legend(fig, first_ax))
 
 
 def targets_chart(
