@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import RESULTS_DIR
+from sim.config import RESULTS_DIR, scenario_display
 from sim.errors import SimInputError
 from sim.manifest import RunFolder, atomic_write, read_status
 
@@ -71,6 +71,12 @@ class Run:
     def scenario(self) -> str:
         """Scenario name (from the manifest, else the summary table)."""
         return str(self.manifest.get("scenario") or self.summary["scenario"].iloc[0])
+
+    def label(self, lang: str) -> str:
+        """The scenario's name in charts of language ``lang`` (its ``label``/``label_vi``, else its name)."""
+        scen = dict((self.manifest.get("config") or {}).get("scenario") or {})
+        scen.setdefault("name", self.scenario)
+        return scenario_display(scen, lang)
 
 
 def expand_inputs(paths: list[str]) -> list[Path]:
@@ -260,9 +266,10 @@ def write_comparison(runs: list[Run], table: pd.DataFrame, path: Path, baseline:
         summary = pd.concat([r.summary[r.summary["indicator"] == INDICATOR] for r in runs], ignore_index=True)
         targets = table.drop_duplicates("scope")[["scope", "threshold", "deadline"]]
         for lang in langs:
+            labels = {r.scenario: r.label(lang) for r in runs}
             figs = {
-                "comparison": comparison_chart(table, baseline, lang),
-                "fan_targets": scenario_fan_chart(summary, targets, order, lang),
+                "comparison": comparison_chart(table, baseline, lang, labels),
+                "fan_targets": scenario_fan_chart(summary, targets, order, lang, labels),
             }
             for name, fig in figs.items():
                 fig.savefig(staging / "figures" / f"{name}_{lang}.png", dpi=150, bbox_inches="tight")

@@ -159,7 +159,20 @@ class ScenarioConfig:
 
     name: str = "baseline"
     description: str = ""
+    label: str = _d("", doc="short name in chart legends and notes (default: the name)")
+    label_vi: str = _d("", doc="the same in Vietnamese charts (default: label)")
     levers: list[dict] = field(default_factory=list)
+
+    def display(self, lang: str) -> str:
+        """The scenario's name in charts of language ``lang``."""
+        return scenario_display({"name": self.name, "label": self.label, "label_vi": self.label_vi}, lang)
+
+
+def scenario_display(scenario: dict, lang: str) -> str:
+    """A scenario's name in charts: ``label_vi`` (Vietnamese charts), else ``label``, else the name
+    (``scenario`` as in a run manifest's config, so runs made before labels existed show their name)."""
+    text = scenario.get("label_vi") if lang == "vi" else ""
+    return str(text or scenario.get("label") or scenario.get("name") or "")
 
 
 @dataclass
@@ -394,6 +407,14 @@ def hydra_error_line(exc: BaseException) -> str:
         if line.strip().startswith("full_key:"):
             full_key = line.split(":", 1)[1].strip()
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    override = getattr(exc, "override", None)
+    if isinstance(override, str) and type(exc).__name__ == "OverrideParseException":
+        key, _, value = override.partition("=")
+        key = key.lstrip("+~") or "override"
+        return (
+            f"{key}: could not read the value {value!r}; allowed: a number, a word, a [list], a {{mapping}} "
+            f"or text in quotes (quote text with accents or symbols: {key}='...')"
+        )
     if "Could not override" in first or "not in struct" in text:
         key = full_key or first.split("'")[1] if "'" in first else first
         return f"{key}: unknown key (check the spelling; list keys with: python -m sim --cfg job)"

@@ -27,6 +27,7 @@ def chart_meta(ens: EnsembleResult) -> dict:
     scale = cfg.population.scale
     return {
         "scenario": cfg.scenario.name,
+        "scenario_label": {lang: cfg.scenario.display(lang) for lang in ("en", "vi")},
         "n_runs": len(ens.results),
         "n_draws": cfg.ensemble.n_draws,
         "scale": scale,  # people per agent; charts format it in their language

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import COMPARISON_COLUMNS, main
+from sim.compare import COMPARISON_COLUMNS, comparison_table, main, read_run
 from sim.config import compose_plain
 
 COMMON = [
@@ -42,7 +42,13 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     specs = {
         "base": [],
-        "alt": ["scenario.name=alt", "params.backoffice_lo_ministries=0.98", "params.backoffice_lo_localities=0.9"],
+        "alt": [
+            "scenario.name=alt",
+            "scenario.label=Back offices at full capacity",
+            "scenario.label_vi='Bộ phận xử lý hết công suất'",
+            "params.backoffice_lo_ministries=0.98",
+            "params.backoffice_lo_localities=0.9",
+        ],
     }
     for name, extra in specs.items():
         assert run_job(compose_plain([*COMMON, *extra]), root / name) == 0
@@ -140,3 +146,65 @@ def test_command_line_exit_code(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "missing" in proc.stderr
+
+
+def test_charts_name_scenarios_by_their_labels(runs):
+    """Legends show a scenario's label in the chart's language; a scenario without one, its name."""
+    from sim.reporting.briefing import comparison_chart, scenario_fan_chart
+
+    alt, base = read_run(runs / "alt"), read_run(runs / "base")
+    assert (alt.label("en"), alt.label("vi")) == ("Back offices at full capacity", "Bộ phận xử lý hết công suất")
+    assert base.label("vi") == "Cơ sở (xu hướng hiện tại)"  # conf/scenario/baseline.yaml
+    old = read_run(runs / "alt")
+    old.manifest = {k: v for k, v in old.manifest.items() if k != "config"}  # a run made before labels
+    assert old.label("en") == "alt"
+    table = comparison_table([alt, base])
+    summary = pd.concat([r.summary[r.summary.indicator == "share_dossiers_full_online"] for r in (base, alt)])
+    targets = table.drop_duplicates("scope")[["scope", "threshold", "deadline"]]
+    for lang in ("en", "vi"):
+        labels = {r.scenario: r.label(lang) for r in (alt, base)}
+        fig = comparison_chart(table, "baseline", lang, labels)
+        shown = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert shown == [labels["baseline"], labels["alt"]]
+        fig = scenario_fan_chart(summary, targets, ["baseline", "alt"], lang, labels)
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == [labels["baseline"], labels["alt"]]
+
+
+def test_point_labels_of_scenarios_at_the_same_place_do_not_overlap():
+    """Four scenarios with almost the same cost and gain: their labels are stacked, not overprinted."""
+    from sim.reporting.briefing import comparison_chart
+
+    rows = []
+    for k, scen in enumerate(["baseline", "a", "b", "c", "d"]):
+        for scope in ("ministries", "localities", "national"):
+            cost = 0.0 if scen == "baseline" else 1e12 + k * 1e9
+            gain = 0.0 if scen == "baseline" else 2.0 + 0.01 * k
+            rows.append(
+                dict(
+                    scenario=scen,
+                    scope=scope,
+                    deadline="2025-12",
+                    threshold=0.7,
+                    median_share=0.3,
+                    q05=0.2,
+                    q95=0.4,
+                    p_met=0.1,
+                    p_met_lo=0.0,
+                    p_met_hi=0.3,
+                    cost_vnd_central=cost,
+                    gain_pp=gain,
+                )
+            )
+    fig = comparison_chart(pd.DataFrame(rows), "baseline", "en", {s: f"Scenario {s}" for s in "abcd"})
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    from matplotlib.text import Text
+
+    boxes = [Text.get_window_extent(t, renderer) for t in fig.axes[1].texts]  # the text, without its line
+    assert sorted(t.get_text() for t in fig.axes[1].texts) == [f"Scenario {s}" for s in "abcd"]  # no baseline label
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b)

@@ -59,6 +59,8 @@ def test_defaults_are_the_documented_ones():
         ),
         (["drivers.eid.hi=-0.1"], "drivers.eid.hi"),
         (["drivers.quality.hi=0.1"], "drivers.quality.hi"),
+        (["scenario.label=Cơ sở"], "scenario.label"),  # accents need quotes in an override
+        (["rng_seed=[1"], "rng_seed"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_key(override, key):
@@ -68,6 +70,11 @@ def test_bad_input_is_one_line_naming_the_key(override, key):
     assert "\n" not in msg
     assert msg.startswith(key), msg
     assert "allowed" in msg or "unknown" in msg or "not" in msg
+
+
+def test_quoted_text_with_accents_is_read():
+    cfg = load_config(["scenario.label_vi='Cơ sở'"])
+    assert (cfg.scenario.display("vi"), cfg.scenario.display("en")) == ("Cơ sở", "Baseline (current trends)")
 
 
 def test_conf_dir_is_the_repository_folder():

@@ -84,7 +84,17 @@ def bottleneck_chart(table: pd.DataFrame, names: dict[str, str], meta: dict, lan
         return fig
 
 
-def scenario_fan_chart(summary: pd.DataFrame, targets: pd.DataFrame, order: list[str], lang: str = "en") -> Figure:
+def _legend_rows(n: int, per_row: int) -> int:
+    return max(1, -(-n // per_row))
+
+
+def scenario_fan_chart(
+    summary: pd.DataFrame,
+    targets: pd.DataFrame,
+    order: list[str],
+    lang: str = "en",
+    labels: dict[str, str] | None = None,
+) -> Figure:
     """Monthly fully-online dossier shares by scenario from 2020: median and 90 % band vs the targets
     (a target is judged on the whole year's share, see ``targets.csv``).
 
@@ -92,9 +102,11 @@ def scenario_fan_chart(summary: pd.DataFrame, targets: pd.DataFrame, order: list
         summary: rows of several runs' ``summary.csv`` (column ``scenario``) for indicator
             ``share_dossiers_full_online`` and scopes ministries, localities, national.
         targets: targets table with ``scope, threshold, deadline`` (one row per scope).
-        order: scenarios in legend order (the baseline first).
+        order: scenarios in legend order (the baseline first, drawn dashed on top).
         lang: ``en`` or ``vi``.
+        labels: scenario name -> name shown in the legend (default: the name).
     """
+    labels = labels or {}
     with style():
         fig = Figure(figsize=(13.5, 4.6))
         axes = fig.subplots(1, 3, sharey=True)
@@ -104,28 +116,77 @@ def scenario_fan_chart(summary: pd.DataFrame, targets: pd.DataFrame, order: list
                 rows = rows[rows["date"] >= "2020-01"]
                 x, color = ym_to_year(rows["date"]), SCENARIO_COLORS[i % len(SCENARIO_COLORS)]
                 ax.fill_between(x, rows["q05"], rows["q95"], color=color, alpha=0.15, lw=0)
-                ax.plot(x, rows["q50"], color=color, lw=1.8, label=scen)
+                first = i == 0  # the baseline: dashed and on top, so it shows where a scenario equals it
+                ax.plot(
+                    x,
+                    rows["q50"],
+                    color=color,
+                    lw=1.4 if first else 1.8,
+                    ls="--" if first else "-",
+                    zorder=4 if first else 3,
+                    label=labels.get(scen, scen),
+                )
             for r in targets[targets["scope"] == scope].itertuples():
                 ax.axhline(r.threshold, color=COLORS["target"], ls="--", lw=1)
-                ax.plot(
-                    ym_to_year([r.deadline]),
-                    [r.threshold],
-                    marker="*",
-                    ms=11,
+                at = ym_to_year([r.deadline])[0]
+                ax.plot([at], [r.threshold], marker="*", ms=11, color=COLORS["target"])
+                ax.annotate(  # on the target line, so no legend has to cover it
+                    f"{label('target', lang)} {percent(r.threshold, lang)} ({month(r.deadline, lang)})",
+                    (at, r.threshold),
+                    textcoords="offset points",
+                    xytext=(-8, 5),
+                    ha="right",
+                    fontsize=7.5,
                     color=COLORS["target"],
-                    label=f"{label('target', lang)} {percent(r.threshold, lang)} ({month(r.deadline, lang)})",
                 )
             ax.set_title(label(scope, lang))
             ax.set_xlabel(label("year", lang))
             _pct_axis(ax, lang)
-            ax.legend(loc="upper left", fontsize=7.5)
         axes[0].set_ylabel(label("share_of_dossiers", lang))
+        per_row = 4
+        handles, names = axes[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(names), per_row))
         fig.suptitle(label("title_compare_fan", lang), fontweight="bold")
-        fig.text(0.01, -0.02, label("note_compare_fan", lang), fontsize=7.5, color="#444", va="top")
+        below = -0.02 - 0.055 * _legend_rows(len(names), per_row)
+        note = textwrap.fill(label("note_compare_fan", lang), 180)
+        fig.text(0.01, below, note, fontsize=7.5, color="#444", va="top")
         return fig
 
 
-def comparison_chart(comparison: pd.DataFrame, baseline: str, lang: str = "en") -> Figure:
+def _spread_labels(ax, points: list[tuple[float, float, str, str]], markers: list[tuple[float, float]]) -> None:
+    """Write each ``(x, y, text, color)`` point's label to its right, moved up in steps of one line
+    until it covers neither a label written before it nor one of the ``markers`` (positions in
+    points on the page; a moved label gets a thin line to its point)."""
+    to_pt = 72.0 / ax.figure.dpi
+
+    def page(x: float, y: float) -> tuple[float, float]:
+        px, py = ax.transData.transform((x, y))
+        return px * to_pt, py * to_pt
+
+    taken = [(mx - 5.0, my - 5.0, 10.0, 10.0) for mx, my in (page(x, y) for x, y in markers)]
+    for x, y, text, color in sorted(points, key=lambda p: (p[1], p[0])):
+        px, py = page(x, y)
+        left, width, height, dy = px + 6.0, 4.3 * len(text) + 4.0, 10.0, 3.0
+        while any(
+            left < bx + bw and bx < left + width and py + dy < by + bh and by < py + dy + height
+            for bx, by, bw, bh in taken
+        ):
+            dy += height
+        taken.append((left, py + dy, width, height))
+        ax.annotate(
+            text,
+            (x, y),
+            textcoords="offset points",
+            xytext=(6, dy),
+            fontsize=7.5,
+            color=color,
+            arrowprops={"arrowstyle": "-", "color": color, "lw": 0.6, "relpos": (0, 0.5)} if dy > 3.0 else None,
+        )
+
+
+def comparison_chart(
+    comparison: pd.DataFrame, baseline: str, lang: str = "en", labels: dict[str, str] | None = None
+) -> Figure:
     """Two panels from ``comparison.csv``: P(target met) with its 95 % interval per scenario and
     scope; and median gain over the baseline (pp) against central cost (trillion VND).
 
@@ -133,18 +194,21 @@ def comparison_chart(comparison: pd.DataFrame, baseline: str, lang: str = "en") 
         comparison: the comparison table (one row per scenario and scope).
         baseline: name of the baseline scenario.
         lang: ``en`` or ``vi``.
+        labels: scenario name -> name shown in the legend and next to the points (default: the name).
     """
+    labels = labels or {}
     order = list(dict.fromkeys(comparison["scenario"]))
     deadline = str(comparison["deadline"].iloc[0])
     with style():
         fig = Figure(figsize=(13, 4.8))
         ax_p, ax_c = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.25, 1]})
         width = 0.8 / max(len(order), 1)
+        national, markers = [], []
         for i, scen in enumerate(order):
             rows = comparison[comparison["scenario"] == scen].set_index("scope").reindex(list(SCOPES))
             x = np.arange(len(SCOPES)) + (i - (len(order) - 1) / 2) * width
             color = SCENARIO_COLORS[i % len(SCENARIO_COLORS)]
-            ax_p.bar(x, rows["p_met"], width * 0.9, color=color, alpha=0.55, label=scen)
+            ax_p.bar(x, rows["p_met"], width * 0.9, color=color, alpha=0.55, label=labels.get(scen, scen))
             err = [rows["p_met"] - rows["p_met_lo"], rows["p_met_hi"] - rows["p_met"]]
             ax_p.errorbar(x, rows["p_met"], yerr=err, fmt="o", ms=3, color="#222", ecolor=color, lw=1.4, capsize=2)
             for xj, p, hi in zip(x, rows["p_met"], rows["p_met_hi"], strict=True):
@@ -154,8 +218,10 @@ def comparison_chart(comparison: pd.DataFrame, baseline: str, lang: str = "en") 
             gain = rows["gain_pp"].to_numpy(float)
             for j in range(len(SCOPES)):
                 ax_c.scatter(cost[j], gain[j], color=color, marker="os^"[j], s=45, zorder=3)
-            if np.isfinite(cost[2]) and np.isfinite(gain[2]):
-                ax_c.annotate(scen, (cost[2], gain[2]), textcoords="offset points", xytext=(5, 3), fontsize=7.5)
+                if np.isfinite(cost[j]) and np.isfinite(gain[j]):
+                    markers.append((cost[j], gain[j]))
+            if scen != baseline and np.isfinite(cost[2]) and np.isfinite(gain[2]):  # the baseline sits at 0, 0
+                national.append((cost[2], gain[2], labels.get(scen, scen), color))
         ax_p.set_xticks(np.arange(len(SCOPES)), [label(s, lang) for s in SCOPES])
         ax_p.set_ylim(0, 1.12)
         ax_p.yaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
@@ -166,16 +232,18 @@ def comparison_chart(comparison: pd.DataFrame, baseline: str, lang: str = "en") 
         ax_c.set_xlim(left=0)
         costs = comparison["cost_vnd_central"].to_numpy(float) / 1e12
         if np.isfinite(costs).any():
-            ax_c.set_xlim(0, max(np.nanmax(costs) * 1.2, 0.1))
+            ax_c.set_xlim(0, max(np.nanmax(costs) * 1.25, 0.1))
         for j, scope in enumerate(SCOPES):
             ax_c.scatter([], [], color="#555", marker="os^"[j], label=label(scope, lang))
         ax_c.legend(fontsize=7.5, loc="upper left")
+        ax_c.set_ylim(*ax_c.get_ylim())  # fixed before the labels are placed in page units
+        _spread_labels(ax_c, national, markers)
         ax_c.xaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, lang, 1)))
         ax_c.yaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, lang, 1)))
         ax_c.set_xlabel(label("cost_axis", lang, unit=label("trillion_vnd", lang)))
         ax_c.set_ylabel(label("gain_axis", lang, year=deadline[:4]))
         fig.suptitle(label("title_compare", lang, year=deadline[:4]), fontweight="bold")
-        note = label("note_compare", lang, baseline=baseline)
+        note = label("note_compare", lang, baseline=labels.get(baseline, baseline))
         fig.text(0.01, -0.02, note, fontsize=7.5, color="#444", va="top", wrap=True)
         return fig
 
