@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from sim.reporting.charts import spread_labels
 from sim.reporting.formats import month, number, percent
 from sim.reporting.style import COLORS, style
 
@@ -132,7 +133,6 @@ def frontier_chart(frontier: pd.DataFrame, meta: dict, lang: str = "en") -> Figu
             ax.errorbar(
                 x, part["p_met"], xerr=xerr, yerr=yerr, fmt=marker, color=color, ms=6, capsize=3, lw=1.2, label=name
             )
-        _label_points(ax, rows, lang)
         if len(rows):
             ax.plot(rows["cost_vnd_central"] / 1e12, rows["p_met"], color=COLORS["localities"], lw=1, alpha=0.6)
         if meta.get("required") is not None:
@@ -156,6 +156,8 @@ def frontier_chart(frontier: pd.DataFrame, meta: dict, lang: str = "en") -> Figu
             a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
             a.xaxis.set_major_formatter(FuncFormatter(lambda v, _, a=a: number(v, lang, tick_decimals(a.get_xticks()))))
             a.set_xlabel(text(xlabel, lang))
+        ax.set_xlim(*ax.get_xlim())  # fixed before the labels are placed in page units
+        _label_points(ax, rows, lang)
         fig.suptitle(text("title_frontier", lang, deadline=month(meta["deadline"], lang)), fontweight="bold")
         note = text(
             "note_frontier",
@@ -173,10 +175,14 @@ _TARGET_COLORS = (COLORS["ministries"], COLORS["localities"], COLORS["national"]
 
 
 def _label_points(ax, rows: pd.DataFrame, lang: str) -> None:
-    """One label per distinct plan: the budget fractions that chose it (e.g. ``50 %, 100 %``)."""
+    """One label per distinct plan: the budget fractions that chose it (e.g. ``50 %, 100 %``),
+    stacked where plans lie close together (:func:`sim.reporting.charts.spread_labels`)."""
+    points, markers = [], []
     for (cost, p), part in rows.groupby(["cost_vnd_central", "p_met"], sort=False):
         names = ", ".join(percent(f, lang) for f in part["budget_fraction"])
-        ax.annotate(names, (cost / 1e12, p), textcoords="offset points", xytext=(6, 6), fontsize=8)
+        points.append((cost / 1e12, p, names, "#222222"))
+        markers.append((cost / 1e12, p))
+    spread_labels(ax, points, markers)
 
 
 def _factor(meta: dict, lang: str) -> str:

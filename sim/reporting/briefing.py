@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from sim.reporting.charts import _pct_axis, run_note, ym_to_year
+from sim.reporting.charts import _pct_axis, run_note, spread_labels, ym_to_year
 from sim.reporting.formats import month, number, percent
 from sim.reporting.labels import label
 from sim.reporting.style import COLORS, style
@@ -153,37 +153,6 @@ def scenario_fan_chart(
         return fig
 
 
-def _spread_labels(ax, points: list[tuple[float, float, str, str]], markers: list[tuple[float, float]]) -> None:
-    """Write each ``(x, y, text, color)`` point's label to its right, moved up in steps of one line
-    until it covers neither a label written before it nor one of the ``markers`` (positions in
-    points on the page; a moved label gets a thin line to its point)."""
-    to_pt = 72.0 / ax.figure.dpi
-
-    def page(x: float, y: float) -> tuple[float, float]:
-        px, py = ax.transData.transform((x, y))
-        return px * to_pt, py * to_pt
-
-    taken = [(mx - 5.0, my - 5.0, 10.0, 10.0) for mx, my in (page(x, y) for x, y in markers)]
-    for x, y, text, color in sorted(points, key=lambda p: (p[1], p[0])):
-        px, py = page(x, y)
-        left, width, height, dy = px + 6.0, 4.3 * len(text) + 4.0, 10.0, 3.0
-        while any(
-            left < bx + bw and bx < left + width and py + dy < by + bh and by < py + dy + height
-            for bx, by, bw, bh in taken
-        ):
-            dy += height
-        taken.append((left, py + dy, width, height))
-        ax.annotate(
-            text,
-            (x, y),
-            textcoords="offset points",
-            xytext=(6, dy),
-            fontsize=7.5,
-            color=color,
-            arrowprops={"arrowstyle": "-", "color": color, "lw": 0.6, "relpos": (0, 0.5)} if dy > 3.0 else None,
-        )
-
-
 def comparison_chart(
     comparison: pd.DataFrame, baseline: str, lang: str = "en", labels: dict[str, str] | None = None
 ) -> Figure:
@@ -237,7 +206,7 @@ def comparison_chart(
             ax_c.scatter([], [], color="#555", marker="os^"[j], label=label(scope, lang))
         ax_c.legend(fontsize=7.5, loc="upper left")
         ax_c.set_ylim(*ax_c.get_ylim())  # fixed before the labels are placed in page units
-        _spread_labels(ax_c, national, markers)
+        spread_labels(ax_c, national, markers)
         ax_c.xaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, lang, 1)))
         ax_c.yaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, lang, 1)))
         ax_c.set_xlabel(label("cost_axis", lang, unit=label("trillion_vnd", lang)))

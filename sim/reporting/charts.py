@@ -111,6 +111,37 @@ def _figure_legend(fig: Figure, ax) -> int:
     return -(-len(names) // per_row)
 
 
+def spread_labels(ax, points: list[tuple[float, float, str, str]], markers: list[tuple[float, float]]) -> None:
+    """Write each ``(x, y, text, color)`` point's label to its right, moved up in steps of one line
+    until it covers neither a label written before it nor one of the ``markers`` (positions in
+    points on the page; a moved label gets a thin line to its point)."""
+    to_pt = 72.0 / ax.figure.dpi
+
+    def page(x: float, y: float) -> tuple[float, float]:
+        px, py = ax.transData.transform((x, y))
+        return px * to_pt, py * to_pt
+
+    taken = [(mx - 5.0, my - 5.0, 10.0, 10.0) for mx, my in (page(x, y) for x, y in markers)]
+    for x, y, text, color in sorted(points, key=lambda p: (p[1], p[0])):
+        px, py = page(x, y)
+        left, width, height, dy = px + 6.0, 4.3 * len(text) + 4.0, 10.0, 3.0
+        while any(
+            left < bx + bw and bx < left + width and py + dy < by + bh and by < py + dy + height
+            for bx, by, bw, bh in taken
+        ):
+            dy += height
+        taken.append((left, py + dy, width, height))
+        ax.annotate(
+            text,
+            (x, y),
+            textcoords="offset points",
+            xytext=(6, dy),
+            fontsize=7.5,
+            color=color,
+            arrowprops={"arrowstyle": "-", "color": color, "lw": 0.6, "relpos": (0, 0.5)} if dy > 3.0 else None,
+        )
+
+
 def scale_text(scale, lang: str) -> str:
     """People per agent in ``lang``'s number format (text passes through unchanged)."""
     if isinstance(scale, (int, float)) and not isinstance(scale, bool):
