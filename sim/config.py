@@ -342,7 +342,6 @@ def compose_plain(overrides: list[str] | None = None, config_name: str = "config
             cfg = compose(config_name=config_name, overrides=list(overrides or []))
     except Exception as exc:  # Hydra/OmegaConf errors are multi-line: reduce to one line
         line = hydra_error_line(exc)
-        GlobalHydra.instance().clear()
         raise SimInputError(_lever_key_line(line, list(overrides or []), config_name)) from None
     finally:
         GlobalHydra.instance().clear()

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from sim.reporting.charts import _pct_axis, run_note, spread_labels, ym_to_year
+from sim.reporting.charts import _pct_axis, _target, figure_legend, run_note, spread_labels, ym_to_year
 from sim.reporting.formats import month, number, percent
 from sim.reporting.labels import label
 from sim.reporting.style import COLORS, style
@@ -84,10 +84,6 @@ def bottleneck_chart(table: pd.DataFrame, names: dict[str, str], meta: dict, lan
         return fig
 
 
-def _legend_rows(n: int, per_row: int) -> int:
-    return max(1, -(-n // per_row))
-
-
 def scenario_fan_chart(
     summary: pd.DataFrame,
     targets: pd.DataFrame,
@@ -126,28 +122,14 @@ def scenario_fan_chart(
                     zorder=4 if first else 3,
                     label=labels.get(scen, scen),
                 )
-            for r in targets[targets["scope"] == scope].itertuples():
-                ax.axhline(r.threshold, color=COLORS["target"], ls="--", lw=1)
-                at = ym_to_year([r.deadline])[0]
-                ax.plot([at], [r.threshold], marker="*", ms=11, color=COLORS["target"])
-                ax.annotate(  # on the target line, so no legend has to cover it
-                    f"{label('target', lang)} {percent(r.threshold, lang)} ({month(r.deadline, lang)})",
-                    (at, r.threshold),
-                    textcoords="offset points",
-                    xytext=(-8, 5),
-                    ha="right",
-                    fontsize=7.5,
-                    color=COLORS["target"],
-                )
+            _target(ax, targets[targets["scope"] == scope], lang, month_named=True)
             ax.set_title(label(scope, lang))
             ax.set_xlabel(label("year", lang))
             _pct_axis(ax, lang)
         axes[0].set_ylabel(label("share_of_dossiers", lang))
-        per_row = 4
-        handles, names = axes[0].get_legend_handles_labels()
-        fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(names), per_row))
+        legend_rows = figure_legend(fig, axes[0], per_row=4, grey=False)  # the scenarios, in their colours
         fig.suptitle(label("title_compare_fan", lang), fontweight="bold")
-        below = -0.02 - 0.055 * _legend_rows(len(names), per_row)
+        below = -0.02 - 0.055 * legend_rows
         note = textwrap.fill(label("note_compare_fan", lang), 180)
         fig.text(0.01, below, note, fontsize=7.5, color="#444", va="top")
         return fig

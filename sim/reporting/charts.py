@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-from sim.reporting.formats import integer, number
+from sim.reporting.formats import integer, month, number
 from sim.reporting.labels import label, percent, region
 from sim.reporting.style import COLORS, style
 from sim.timeline import parse_ym
@@ -73,17 +74,19 @@ def _crowding(ax, x0: float, x1: float, y0: float, y1: float) -> int:
     return n
 
 
-def _target(ax, targets: pd.DataFrame, lang: str) -> None:
+def _target(ax, targets: pd.DataFrame, lang: str, month_named: bool = False) -> None:
     """Each target as a dashed line with a star at its deadline, named on the line (not in the legend,
-    which would cover the line): above it, or below where the curves drawn so far run just above it."""
+    which would cover the line): above it, or below where the curves drawn so far run just above it.
+    The deadline is written as its year, or as its month with ``month_named``."""
     for r in targets.itertuples():
         x = ym_to_year([r.deadline])[0]
         ax.axhline(r.threshold, color=COLORS["target"], ls="--", lw=1)
         ax.plot([x], [r.threshold], marker="*", ms=11, color=COLORS["target"])
         above = _crowding(ax, x - 5, x, r.threshold, r.threshold + 0.07)
         below = _crowding(ax, x - 5, x, r.threshold - 0.07, r.threshold)
+        when = month(r.deadline, lang) if month_named else r.deadline[:4]
         ax.annotate(
-            f"{label('target', lang)} {percent(r.threshold, lang)} ({r.deadline[:4]})",
+            f"{label('target', lang)} {percent(r.threshold, lang)} ({when})",
             (x, r.threshold),
             textcoords="offset points",
             xytext=(-8, 5) if above <= below else (-8, -5),
@@ -94,21 +97,21 @@ def _target(ax, targets: pd.DataFrame, lang: str) -> None:
         )
 
 
-def _figure_legend(fig: Figure, ax) -> int:
-    """One legend for all panels, below them, from ``ax``'s entries drawn in grey (each panel has its
-    own colour); returns its number of rows."""
+def figure_legend(fig: Figure, ax, per_row: int, grey: bool = True) -> int:
+    """One legend for all panels, below them, from ``ax``'s entries; with ``grey`` drawn in grey
+    (when each panel has its own colour). Returns its number of rows (for the note under it)."""
     handles, names = ax.get_legend_handles_labels()
-    grey = []
-    for h in handles:
-        if isinstance(h, Line2D):
-            grey.append(Line2D([], [], color="#555", lw=h.get_linewidth(), ls=h.get_linestyle()))
-        elif hasattr(h, "get_alpha") and not hasattr(h, "lines"):  # a band (fill_between)
-            grey.append(Patch(facecolor="#555", alpha=h.get_alpha(), lw=0))
-        else:  # the observed figures (an error bar): already drawn in neutral black
-            grey.append(h)
-    per_row = 5
-    fig.legend(grey, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(names), per_row))
-    return -(-len(names) // per_row)
+    if grey:
+        handles = [
+            Line2D([], [], color="#555", lw=h.get_linewidth(), ls=h.get_linestyle())
+            if isinstance(h, Line2D)
+            else Patch(facecolor="#555", alpha=h.get_alpha(), lw=0)
+            if isinstance(h, PolyCollection)  # a band
+            else h  # the observed figures (an error bar), already in neutral black
+            for h in handles
+        ]
+    fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=max(1, min(len(names), per_row)))
+    return max(1, -(-len(names) // per_row))
 
 
 def spread_labels(ax, points: list[tuple[float, float, str, str]], markers: list[tuple[float, float]]) -> None:
@@ -179,7 +182,7 @@ def _finish_panel(ax, title: str, lang: str) -> None:
 def _finish_figure(fig: Figure, first_ax, ylabel_key: str, title_key: str, meta: dict, lang: str) -> None:
     first_ax.set_ylabel(label(ylabel_key, lang))
     fig.suptitle(label(title_key, lang), fontweight="bold")
-    _footer(fig, meta, lang, _figure_legend(fig, first_ax))
+    _footer(fig, meta, lang, figure_legend(fig, first_ax, per_row=5))
 
 
 def targets_chart(
