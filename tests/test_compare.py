@@ -172,6 +172,9 @@ def test_charts_name_scenarios_by_their_labels(runs):
 
 def test_point_labels_of_scenarios_at_the_same_place_do_not_overlap():
     """Four scenarios with almost the same cost and gain: their labels are stacked, not overprinted."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
     from sim.reporting.briefing import comparison_chart
 
     rows = []
@@ -196,13 +199,9 @@ def test_point_labels_of_scenarios_at_the_same_place_do_not_overlap():
                 )
             )
     fig = comparison_chart(pd.DataFrame(rows), "baseline", "en", {s: f"Scenario {s}" for s in "abcd"})
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     renderer = canvas.get_renderer()
-    from matplotlib.text import Text
-
     boxes = [Text.get_window_extent(t, renderer) for t in fig.axes[1].texts]  # the text, without its line
     assert sorted(t.get_text() for t in fig.axes[1].texts) == [f"Scenario {s}" for s in "abcd"]  # no baseline label
     for i, a in enumerate(boxes):
