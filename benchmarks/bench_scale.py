@@ -192,20 +192,21 @@ def agreement(n_agents: int) -> dict:
 
 def floor_probes():
     """The floor's two measurements as a function ``probe() -> (need draw ns per agent, read GB/s)``
-    (both threads): one counter-based need draw per agent, compared with a probability as 53-bit
-    integers as the kernel does (a loop the compiler vectorizes), over 10^8 agents; and reading a
-    1 GiB array (far larger than the caches)."""
+    (both threads): the needs of 10^8 agents drawn as the kernel draws them
+    (:func:`sim.rng.bernoulli_word`, 64 agents per word), and reading a 1 GiB array (far larger
+    than the caches)."""
     import sim.behaviour.kernel  # noqa: F401  (sets the OpenMP wait policy before the first parallel loop)
     from numba import njit, prange
 
-    from sim.rng import bits53, threshold53
+    from sim.rng import bernoulli_word, threshold53
 
     @njit(parallel=True, cache=False)
     def draw(n, key, p):
         thr = threshold53(p)
-        hits = 0
-        for i in prange(n):
-            hits += bits53(key, i) < thr
+        every = ~np.uint64(0)
+        hits = np.uint64(0)
+        for w in prange(n // 64):
+            hits ^= bernoulli_word(key, w, thr, every)
         return hits
 
     @njit(parallel=True, cache=False)

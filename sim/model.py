@@ -24,7 +24,9 @@ from sim.timeline import Timeline
 if TYPE_CHECKING:
     from sim.observed import ObservedData
 
-MONTH_STREAMS = (Stream.NEED, Stream.TIER, Stream.OFFER, Stream.LAPSE, Stream.ASSIST, Stream.CHOICE, Stream.BACKOFFICE)
+MONTH_STREAMS = (Stream.NEED, Stream.TIER, Stream.LAPSE, Stream.CHOICE)
+"""The month's stream keys, in the kernel's order: needs, then (tier, offer), (lapse, assistance) and
+(choice, back office), two draws from each 64-bit value (:func:`sim.rng.draw_pair`)."""
 
 
 @dataclass

@@ -31,12 +31,12 @@ class Stream(IntEnum):
     SYNTH_INITIAL = 9
     NEED = 20
     NEED_THIN = 21
-    TIER = 22
-    OFFER = 23
-    LAPSE = 24
-    ASSIST = 25
-    CHOICE = 26
-    BACKOFFICE = 27
+    TIER = 22  # also the offer draw (low half of the same 64-bit draw, see draw_pair)
+    OFFER = 23  # retired: the offer draw is the low half of TIER's; the number stays unused
+    LAPSE = 24  # also the assistance draw (low half)
+    ASSIST = 25  # retired: the low half of LAPSE's draw
+    CHOICE = 26  # also the back-office draw (low half)
+    BACKOFFICE = 27  # retired: the low half of CHOICE's draw
     COST = 40
 
 
@@ -62,7 +62,9 @@ def generator(rng_seed: int, replicate: int, stream: Stream, month: int = -1) ->
 # from SeedSequence(rng_seed, spawn_key=(replicate, stream, month)). The SplitMix64 output function
 # (Steele, Lea & Flood 2014, OOPSLA) turns a Weyl sequence into well-mixed 64-bit values. Any thread
 # can compute any citizen's draw, so results do not depend on the number of threads, and citizens
-# who do not decide need no draw.
+# who do not decide need no draw. Two cheaper forms serve the monthly rule: draw_pair gives two
+# 32-bit uniforms from one 64-bit value, and bernoulli_word decides "u < p" for 64 citizens at
+# once from a few 64-bit values, reading each citizen's uniform one bit at a time.
 
 GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -184,11 +186,60 @@ def threshold53(p: float) -> np.uint64:
     return np.uint64(math.ceil(p * 9007199254740992.0))
 
 
-def uniforms(key: np.uint64, index: np.ndarray) -> np.ndarray:
-    """The same uniforms as :func:`uniform`, vectorized with numpy (float64)."""
+@njit(inline="always", cache=True)
+def draw_pair(key: np.uint64, i: int) -> tuple[np.uint64, np.uint64]:
+    """Two independent uniforms of citizen ``i`` from one 64-bit draw: its high and its low 32 bits,
+    each scaled to the integers of :func:`bits53` (``bits32 * 2**21``), so :func:`threshold53` and
+    :func:`unit` apply unchanged: ``hi < threshold53(p)`` exactly when ``bits32 / 2**32 < p``. The
+    32-bit resolution moves any probability by less than ``2**-32``."""
+    z = mix64(key + (np.uint64(i) + np.uint64(1)) * GAMMA)
+    return (z >> np.uint64(32)) << np.uint64(21), (z & np.uint64(0xFFFFFFFF)) << np.uint64(21)
+
+
+BERNOULLI_LEVELS = 10
+"""Bit levels :func:`bernoulli_word` always reads before it checks whether every citizen is decided
+(a word is undecided after 10 levels with probability ``1 - (1 - 2**-10)**64``, about 6 %)."""
+
+
+@njit(inline="always", cache=True)
+def bernoulli_word(key: np.uint64, w: int, thr: np.uint64, span: np.uint64) -> np.uint64:
+    """``U_k < thr / 2**53`` for the citizens ``64 w + k`` whose bit ``k`` is set in ``span``, as a bit
+    mask (``thr = threshold53(p)``, so a bit is set with probability ``p`` to 53 bits).
+
+    ``U_k`` is citizen ``64 w + k``'s own 53-bit uniform, stored across 53 draws: its bit of weight
+    ``2**-(l + 1)`` is bit ``k`` of ``splitmix64(key + (64 w + l + 1) * GAMMA)``. The comparison with
+    ``thr`` runs from the most significant bit and a citizen is decided at the first level where its
+    bit differs from ``thr``'s, after two levels on average; all 64 are decided after about seven, so
+    a word costs about ten 64-bit draws instead of 64. The result depends only on ``key``, ``w`` and
+    ``thr`` (the levels not read could not change a decided bit), so it is the same whatever the
+    chunking, and ``U_k < thr`` is monotone in ``p`` for every citizen (common random numbers).
+    """
+    thr, span = np.uint64(thr), np.uint64(span)
+    if thr >= np.uint64(1) << np.uint64(53):
+        return span
+    below = np.uint64(0)
+    open_ = span
+    base = np.uint64(w) * np.uint64(64) + np.uint64(1)
+    for level in range(BERNOULLI_LEVELS):  # fixed count: no branch, the draws overlap
+        r = mix64(key + (base + np.uint64(level)) * GAMMA)
+        p_bit = np.uint64(0) - ((thr >> np.uint64(52 - level)) & np.uint64(1))  # all ones or zero
+        below |= open_ & ~r & p_bit  # U's bit 0 where thr's is 1: U < thr
+        open_ &= ~(r ^ p_bit)  # still equal so far
+    level = BERNOULLI_LEVELS
+    while open_ != np.uint64(0) and level < 53:
+        r = mix64(key + (base + np.uint64(level)) * GAMMA)
+        p_bit = np.uint64(0) - ((thr >> np.uint64(52 - level)) & np.uint64(1))
+        below |= open_ & ~r & p_bit
+        open_ &= ~(r ^ p_bit)
+        level += 1
+    return below  # citizens equal to thr in all 53 bits are not below it
+
+
+def counter_draws(key: np.uint64, index: np.ndarray) -> np.ndarray:
+    """The 64-bit draws ``splitmix64(key + (i + 1) * GAMMA)`` behind every uniform and level, with
+    numpy (uint64): the reference the compiled draws are tested against."""
     with np.errstate(over="ignore"):
         z = np.uint64(key) + (np.asarray(index, np.uint64) + np.uint64(1)) * GAMMA
         z = (z ^ (z >> np.uint64(30))) * _M1
         z = (z ^ (z >> np.uint64(27))) * _M2
-        z = z ^ (z >> np.uint64(31))
-        return (z >> np.uint64(11)).astype(np.float64) * INV53
+        return z ^ (z >> np.uint64(31))

@@ -96,3 +96,109 @@ def test_integer_thresholds_give_the_same_tests_as_the_uniforms():
     thresholds = [*(rng.random(300) * 70000 - 1000), 0.0, 1.0, 65535.0, 65535.5, 65536.0, 1e9, -5.0, np.nan]
     for x in thresholds:
         np.testing.assert_array_equal(ranks < rank_threshold(x), ranks < x, err_msg=str(x))
+
+
+def _uniforms53(key, w):
+    """The 53-bit uniforms ``U_k`` of the 64 citizens of word ``w``, each assembled in full from its
+    53 level draws (numpy, Python integers; no early stop)."""
+    from sim.rng import counter_draws
+
+    levels = counter_draws(key, np.arange(53, dtype=np.uint64) + np.uint64(64 * w))
+    bits = (levels[:, None] >> np.arange(64, dtype=np.uint64)[None, :]) & np.uint64(1)  # (level, k)
+    return [sum(int(bits[level, k]) << (52 - level) for level in range(53)) for k in range(64)]
+
+
+def test_bernoulli_word_equals_each_citizens_full_53_bit_uniform():
+    """The early-stopping bit-serial comparison gives, for every citizen, exactly the test of its
+    whole 53-bit uniform against the threshold, for full and partial spans, edge thresholds (0,
+    one grid step, 2**52 and its neighbours, 1 - 2**-53, 1), random ones, and thresholds equal to a
+    citizen's own uniform and one above it (equal in all 53 bits: not below; one above: below)."""
+    from numba import njit
+
+    from sim.rng import bernoulli_word, threshold53
+
+    @njit
+    def word(key, w, thr, span):
+        return bernoulli_word(key, w, thr, span)
+
+    rng = np.random.default_rng(5)
+    full = np.uint64(2**64 - 1)
+    thresholds = [0, 1, 2**52 - 1, 2**52, 2**52 + 1, 2**53 - 1, 2**53, *rng.integers(0, 2**53, 40)]
+    thresholds += [int(threshold53(p)) for p in (0.01, 0.1175, 0.15, 0.5, 0.93)]
+    key0, w0 = np.uint64(rng.integers(0, 2**63)), int(rng.integers(0, 2**30))
+    own = _uniforms53(key0, w0)[17]
+    cases = [(np.uint64(rng.integers(0, 2**63)), int(rng.integers(0, 2**30)), thr) for thr in thresholds]
+    cases += [(key0, w0, own), (key0, w0, own + 1)]
+    for key, w, thr in cases:
+        want = np.array([u < thr for u in _uniforms53(key, w)])
+        got = int(word(key, w, np.uint64(thr), full))
+        np.testing.assert_array_equal([(got >> k) & 1 == 1 for k in range(64)], want, err_msg=str(thr))
+        span = np.uint64(rng.integers(0, 2**63)) | np.uint64(1)
+        assert int(word(key, w, np.uint64(thr), span)) == got & int(span), thr
+
+
+def test_bernoulli_word_has_the_right_frequency_and_no_correlation():
+    """Over 2**17 words (8.4 M citizens) the share of set bits is ``p`` within 5 binomial standard
+    errors, neighbouring citizens and the same citizen in two months (two keys) are independent
+    (joint share ``p**2`` within 5 standard errors), and raising ``p`` only adds citizens."""
+    from numba import njit
+
+    from sim.rng import bernoulli_word, threshold53
+
+    @njit
+    def counts(key, key2, n_words, thr, thr_hi):
+        full = ~np.uint64(0)
+        ones = pairs = months = not_nested = 0
+        for w in range(n_words):
+            a = bernoulli_word(key, w, thr, full)
+            b = bernoulli_word(key2, w, thr, full)
+            hi = bernoulli_word(key, w, thr_hi, full)
+            for k in range(64):
+                bit = (a >> np.uint64(k)) & np.uint64(1)
+                ones += bit
+                if k < 63:
+                    pairs += bit & ((a >> np.uint64(k + 1)) & np.uint64(1))
+                months += bit & ((b >> np.uint64(k)) & np.uint64(1))
+            not_nested += (a & ~hi) != np.uint64(0)
+        return ones, pairs, months, not_nested
+
+    n_words = 2**17
+    for p in (0.02, 0.15, 0.5, 0.9):
+        ones, pairs, months, not_nested = counts(
+            np.uint64(77), np.uint64(78), n_words, threshold53(p), threshold53(min(p + 0.05, 1.0))
+        )
+        n = 64 * n_words
+        assert abs(ones / n - p) < 5 * np.sqrt(p * (1 - p) / n), p
+        n_pairs = 63 * n_words
+        assert abs(pairs / n_pairs - p * p) < 5 * np.sqrt(p * p * (1 - p * p) / n_pairs), p
+        assert abs(months / n - p * p) < 5 * np.sqrt(p * p * (1 - p * p) / n), p
+        assert not_nested == 0, p
+
+
+def test_draw_pair_halves_compare_like_32_bit_uniforms():
+    """``draw_pair`` returns the high and low 32 bits of the counter draw on the 53-bit scale, so
+    ``half < threshold53(p)`` is ``half32 / 2**32 < p`` and ``unit(half)`` is ``half32 / 2**32``."""
+    from numba import njit
+
+    from sim.rng import counter_draws, draw_pair, threshold53
+
+    @njit
+    def pairs(key, idx):
+        out = np.empty((idx.size, 2), np.uint64)
+        for k in range(idx.size):
+            out[k, 0], out[k, 1] = draw_pair(key, idx[k])
+        return out
+
+    rng = np.random.default_rng(3)
+    key = np.uint64(0xDEAD_BEEF_0123_4567)
+    idx = rng.integers(0, 2**40, 4000)
+    got = pairs(key, idx)
+    z = counter_draws(key, idx)
+    high, low = z >> np.uint64(32), z & np.uint64(0xFFFFFFFF)
+    np.testing.assert_array_equal(got[:, 0], high << np.uint64(21))
+    np.testing.assert_array_equal(got[:, 1], low << np.uint64(21))
+    for p in [*rng.random(50), 0.0, 1.0, 2.0**-32, 0.5 + 2.0**-33]:
+        thr = threshold53(p)
+        np.testing.assert_array_equal(got[:, 0] < thr, high.astype(np.float64) / 2**32 < p)
+        np.testing.assert_array_equal(got[:, 1] < thr, low.astype(np.float64) / 2**32 < p)
+    assert abs(np.corrcoef(high.astype(float), low.astype(float))[0, 1]) < 0.06

@@ -35,7 +35,7 @@ import math
 import numpy as np
 from numba import njit
 
-from sim.rng import bits53, threshold53, uniform, unit
+from sim.rng import draw_pair, threshold53, unit
 
 from sim.config import ParamsConfig
 
@@ -130,14 +130,15 @@ def bass_probability(j, helped, tier, skill, trust, u_eid, eid_thr, factors, haz
 def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid, keys, cell, prm, factors, hazards):
     """Citizen ``j``'s procedure need in month ``t``.
 
-    Uniforms and citizen fields are drawn and read only when the rule gets that far, so the many
+    Draws and citizen fields are drawn and read only when the rule gets that far, so the many
     needs that stop early (procedure not offered online, no access) stay cheap.
 
     Args:
         j: citizen index. adopter: has the habit. last: month of last online use + 1 (0 = never).
         skill, trust (0-255), u_infra, u_device, u_aware, u_eid (fixed uint16 ranks): population
             arrays.
-        keys: stream keys ``(tier, offer, lapse, assist, choice, back office)``.
+        keys: stream keys ``(tier, lapse, choice)``; each gives two draws (:func:`sim.rng.draw_pair`):
+            tier and offer, lapse and assistance, choice and back office.
         cell: the citizen's province/stratum/age values in :data:`CELL_ORDER`.
         prm: the rule's parameters in :data:`PARAM_ORDER`.
         factors, hazards: :func:`utility_factors` of ``prm`` and :func:`cell_hazards` of the cell.
@@ -148,25 +149,28 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
     access_thr, device_thr, aware_thr, eid_thr, on_min, on_loc, full_min, full_loc, bo_min, bo_loc = cell[:10]
     assisted = cell[11]
     share_ministry, habit_use, lapse_rate = prm[0], prm[8], prm[9]
-    k_tier, k_offer, k_lapse, k_assist, k_choice, k_backoffice = keys
-    lapsed = adopter and uniform(k_lapse, j) >= math.exp(-lapse_rate / 12.0 * (t + 1 - last))
+    k_tier, k_lapse, k_choice = keys
+    b_lapse, b_assist = draw_pair(k_lapse, j)
+    lapsed = adopter and unit(b_lapse) >= math.exp(-lapse_rate / 12.0 * (t + 1 - last))
     kept = adopter and not lapsed
-    tier = 0 if uniform(k_tier, j) < share_ministry else 1
-    u_offer = uniform(k_offer, j)
+    b_tier, b_offer = draw_pair(k_tier, j)
+    tier = 0 if unit(b_tier) < share_ministry else 1
+    u_offer = unit(b_offer)
     if u_offer >= (on_min if tier == 0 else on_loc):
         return tier, NOT_OFFERED, False, lapsed
     own = u_infra[j] < access_thr and u_device[j] < device_thr
-    helped = (not own) and uniform(k_assist, j) < assisted
+    helped = (not own) and unit(b_assist) < assisted
     if not (own or helped):
         return tier, NO_ACCESS, False, lapsed
     if u_aware[j] >= aware_thr:
         return tier, UNAWARE, False, lapsed
     p_online = habit_use if kept else bass_probability(j, helped, tier, skill, trust, u_eid, eid_thr, factors, hazards)
-    if uniform(k_choice, j) >= p_online:
+    b_choice, b_backoffice = draw_pair(k_choice, j)
+    if unit(b_choice) >= p_online:
         return tier, DECLINED, False, lapsed
     if u_offer >= (full_min if tier == 0 else full_loc):
         return tier, PARTIAL, True, lapsed
-    if uniform(k_backoffice, j) >= (bo_min if tier == 0 else bo_loc):
+    if unit(b_backoffice) >= (bo_min if tier == 0 else bo_loc):
         return tier, BACKOFFICE, True, lapsed
     return tier, FULL, True, lapsed
 
@@ -183,16 +187,17 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
 # values (draws and ranks compared as integers, exactly): results identical to ``decide``
 # (tests/test_population.py).
 
-BATCH_WORDS = 16
+BATCH_WORDS = 64
 BATCH = BATCH_WORDS * 64
 
 
 @njit(cache=True)
 def batch_workspace():
-    """Scratch arrays of one chunk: ``(index, Bass list) (2, BATCH)`` int64, the needs' draws
-    ``(6, BATCH)`` uint64 (:func:`sim.rng.bits53`), ``P(online) (BATCH,)`` float64, ``(code, last
-    use, outcome) (3, BATCH)`` uint8 and the batch's dossier counts by outcome ``(4, 16)`` int64
-    (four copies, so consecutive needs with the same outcome do not wait for each other's count)."""
+    """Scratch arrays of one chunk: ``(index, Bass list) (2, BATCH)`` int64; the needs' draws
+    ``(6, BATCH)`` uint64 (tier, offer, lapse, assist, choice, back office, from
+    :func:`sim.rng.draw_pair`); ``P(online) (BATCH,)`` float64; ``(code, last use, outcome) (3,
+    BATCH)`` uint8; and the batch's dossier counts by outcome ``(4, 16)`` int64 (four copies, so
+    consecutive needs with the same outcome do not wait for each other's count)."""
     return (
         np.empty((2, BATCH), np.int64),
         np.empty((6, BATCH), np.uint64),
@@ -223,10 +228,10 @@ def rank_threshold(thr):
 
 
 @njit(inline="always", cache=True)
-def _fill_bits(idx, m, key, out):
-    """``out[k] = bits53(key, idx[k])`` for ``k < m`` (a loop the compiler vectorizes)."""
+def _fill_pairs(idx, m, key, high, low):
+    """``high[k], low[k] = draw_pair(key, idx[k])`` for ``k < m`` (a loop the compiler vectorizes)."""
     for k in range(m):
-        out[k] = bits53(key, idx[k])
+        high[k], low[k] = draw_pair(key, idx[k])
 
 
 # bits of a need's code in the batched passes
@@ -298,8 +303,8 @@ def decide_batch(m, work, pop, keys, t, cell, prm, seg, g, survive, factors, haz
     ints, bits, p_online, small, counts = work
     idx, chooser = ints[0], ints[1]
     code, prevs, outcome = small[0], small[1], small[2]
-    for s in range(6):  # tier, offer, lapse, assist, choice, back office
-        _fill_bits(idx, m, keys[1 + s], bits[s])
+    for s in range(3):  # (tier, offer), (lapse, assist), (choice, back office)
+        _fill_pairs(idx, m, keys[1 + s], bits[2 * s], bits[2 * s + 1])
     n_choose = _classify(
         idx, m, flags, last_online, u_infra, u_device, u_aware, bits, survive, t, cell, prm, p_online, small, chooser
     )

@@ -3,14 +3,15 @@
 Citizens are stored sorted by cell ``(province, stratum, age band)``; the loop walks each chunk
 cell by cell, so a citizen's province, stratum and age are known from its position (no memory
 read) and children's cells are skipped whole. Needs are drawn 64 citizens at a time into a bit
-mask (one branch-free, vectorized pass over the adults) and the rule runs only for the set bits,
-found with a trailing-zero count: the roughly 88 % of adults without a need this month cost one
-uniform each and no branch. The needs of up to 1,024 consecutive citizens of a cell go through the
-rule together in branch-free passes (:func:`sim.behaviour.adoption.decide_batch`); small batches
-need by need (:func:`sim.behaviour.adoption.decide`), with identical results. Every uniform comes
-from the counter-based generator keyed by citizen index (:mod:`sim.rng`), so a citizen's need is
-``uniform(need key, index) < p_need`` whatever the chunking. Tallies are integer sums per (chunk,
-province-stratum) segment, so results are identical whatever the number of threads.
+mask (:func:`sim.rng.bernoulli_word`: about ten 64-bit draws per word, each citizen's uniform read
+one bit at a time) and the rule runs only for the set bits, found with a trailing-zero count: the
+roughly 85 % of adults without a need this month cost about a sixth of a draw each and no
+branch. The needs of up to 4,096 consecutive citizens of a cell go through the rule together in
+branch-free passes (:func:`sim.behaviour.adoption.decide_batch`); small batches need by need
+(:func:`sim.behaviour.adoption.decide`), with identical results. Every draw comes from the
+counter-based generator keyed by citizen index (:mod:`sim.rng`), so a citizen's need (its own
+53-bit uniform below ``p_need``) is the same whatever the chunking. Tallies are integer sums per
+(chunk, province-stratum) segment, so results are identical whatever the number of threads.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from sim.behaviour.adoption import (  # noqa: E402
     lapse_thresholds,
     utility_factors,
 )
-from sim.rng import GAMMA, bits53, mix64, threshold53, uniform  # noqa: E402
+from sim.rng import GAMMA, bernoulli_word, mix64, threshold53, uniform  # noqa: E402
 
 SERIAL_BELOW = 50_000
 """Populations smaller than this run the month on one thread: below it, starting the parallel
@@ -91,21 +92,6 @@ def _cell_values(env, p, s, a):
 
 
 @njit(inline="always", cache=True)
-def _need_word(key, w, need_thr):
-    """Needs of citizens ``64 w .. 64 w + 63`` as a bit mask (bit ``k`` = citizen ``64 w + k``).
-
-    Bit ``k`` is ``uniform(key, 64 w + k) < p_need``, compared as integers (``need_thr =
-    threshold53(p_need)``, exactly the same test): one Bernoulli draw per citizen, in a loop
-    without branches that the compiler vectorizes.
-    """
-    word = np.uint64(0)
-    base = w * WORD
-    for k in range(WORD):
-        word |= np.uint64(bits53(key, base + k) < need_thr) << np.uint64(k)
-    return word
-
-
-@njit(inline="always", cache=True)
 def _span_mask(w, lo, hi):
     """Bits of word ``w`` whose citizens lie in ``[lo, hi)`` (``lo < hi``, word overlaps the span)."""
     first = max(lo - w * WORD, 0)
@@ -124,7 +110,8 @@ def step_citizens(
         cell_start: first row of each (province, stratum, age) cell, ``(C + 1,)`` int64.
         skill, trust, flags, last_online: ``(N,)`` uint8 citizen arrays (flags and last_online are
             updated in place); u_infra, u_device, u_aware, u_eid: ``(N,)`` uint16 fixed ranks.
-        keys: uint64 stream keys ``(need, tier, offer, lapse, assist, choice, backoffice)``.
+        keys: uint64 stream keys ``(need, tier, lapse, choice)`` (:data:`sim.model.MONTH_STREAMS`;
+            the last three give two draws each, see :func:`sim.behaviour.adoption.decide`).
         t: month index. p_need: probability that an adult has a procedure to do this month.
         env: province arrays, ``MonthEnv.as_tuple()``.
         prm: rule parameters as a tuple (:func:`sim.behaviour.adoption.param_tuple`).
@@ -209,7 +196,7 @@ def _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, factors, min_ba
             for w0 in range(i // WORD, w_last + 1, BATCH_WORDS):
                 m = 0
                 for w in range(w0, min(w0 + BATCH_WORDS, w_last + 1)):
-                    word = _need_word(keys[0], w, need_thr) & _span_mask(w, i, end)
+                    word = bernoulli_word(keys[0], w, need_thr, _span_mask(w, i, end))
                     while word != 0:
                         idx[m] = w * WORD + trailing_zeros(word)
                         m += 1
@@ -227,7 +214,7 @@ def _decide_each(m, idx, pop, keys, t, values, prm, seg, g, factors, hazards):
     """The needs ``idx[:m]`` one by one through :func:`decide`; tallies into segment ``g``."""
     _, skill, trust, flags, last_online, u_infra, u_device, u_aware, u_eid = pop
     _, seg_tally, seg_use, seg_adopt, seg_new = seg
-    rule_keys = (keys[1], keys[2], keys[3], keys[4], keys[5], keys[6])
+    rule_keys = (keys[1], keys[2], keys[3])
     for k in range(m):
         j = idx[k]
         f = flags[j]
