@@ -217,22 +217,24 @@ def bernoulli_word(key: np.uint64, w: int, thr: np.uint64, span: np.uint64) -> n
     thr, span = np.uint64(thr), np.uint64(span)
     if thr >= np.uint64(1) << np.uint64(53):
         return span
-    below = np.uint64(0)
-    open_ = span
+    below, open_ = np.uint64(0), span
     base = np.uint64(w) * np.uint64(64) + np.uint64(1)
     for level in range(BERNOULLI_LEVELS):  # fixed count: no branch, the draws overlap
-        r = mix64(key + (base + np.uint64(level)) * GAMMA)
-        p_bit = np.uint64(0) - ((thr >> np.uint64(52 - level)) & np.uint64(1))  # all ones or zero
-        below |= open_ & ~r & p_bit  # U's bit 0 where thr's is 1: U < thr
-        open_ &= ~(r ^ p_bit)  # still equal so far
+        below, open_ = _bernoulli_level(key, base, level, thr, below, open_)
     level = BERNOULLI_LEVELS
     while open_ != np.uint64(0) and level < 53:
-        r = mix64(key + (base + np.uint64(level)) * GAMMA)
-        p_bit = np.uint64(0) - ((thr >> np.uint64(52 - level)) & np.uint64(1))
-        below |= open_ & ~r & p_bit
-        open_ &= ~(r ^ p_bit)
+        below, open_ = _bernoulli_level(key, base, level, thr, below, open_)
         level += 1
     return below  # citizens equal to thr in all 53 bits are not below it
+
+
+@njit(inline="always", cache=True)
+def _bernoulli_level(key, base, level, thr, below, open_):
+    """One level of :func:`bernoulli_word`: the citizens still equal to ``thr`` whose bit is 0 where
+    ``thr``'s is 1 are below it; those whose bit differs either way are decided."""
+    r = mix64(key + (base + np.uint64(level)) * GAMMA)
+    p_bit = np.uint64(0) - ((thr >> np.uint64(52 - level)) & np.uint64(1))  # all ones or zero
+    return below | (open_ & ~r & p_bit), open_ & ~(r ^ p_bit)
 
 
 def counter_draws(key: np.uint64, index: np.ndarray) -> np.ndarray:
