@@ -198,7 +198,7 @@ def _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, factors, min_ba
                 for w in range(w0, min(w0 + BATCH_WORDS, w_last + 1)):
                     word = bernoulli_word(keys[0], w, need_thr, _span_mask(w, i, end))
                     while word != 0:
-                        idx[m] = w * WORD + trailing_zeros(word)
+                        idx[np.uint64(m)] = w * WORD + trailing_zeros(word)  # unsigned: no wraparound test
                         m += 1
                         word &= word - np.uint64(1)
                 if m >= min_batch:
