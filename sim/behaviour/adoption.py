@@ -182,18 +182,18 @@ def decide(j, t, adopter, last, skill, trust, u_infra, u_device, u_aware, u_eid,
 # ``decide`` follows one need through the steps with a branch at each; with ~15 % of adults having
 # a need each month those branches are unpredictable, and each step waits for the uniform before
 # it. ``decide_batch`` takes the needs of up to BATCH_WORDS * 64 consecutive citizens of one cell
-# and runs the same rule in passes: the tier, offer, lapse and assistance draws of every need (pure
-# functions of key and citizen, so drawing one the rule would not reach changes nothing), a
+# and runs the same rule in passes: the tier, offer, lapse and assistance draws of every need
+# (pure functions of key and citizen, so drawing one the rule would not reach changes nothing), a
 # branch-free pass that classifies each need, the Bass hazard only for the needs that reach the
 # choice without a habit that held, a branch-free pass for the outcomes that makes the choice and
 # back-office draws as it goes (0.94 of the time of storing them in a pass of their own), and one
-# that applies them. Helpers are inlined: a compiled
-# call taking arrays adds atomic reference counting per array and call. Indices are unsigned
-# (uint64 index lists, ``range(np.uint64(m))``): numba adds a test and an add to every read with a
-# signed index, which may be negative and count from the end. With that, and the Bass hazard
-# selected instead of indexed from a tuple (a branch), a captured national month takes 0.75 of
-# the kernel's earlier time (paired calls, two threads). Same tests on the same values (draws and ranks compared as
-# integers, exactly): results identical to ``decide`` (tests/test_population.py).
+# that applies them. Helpers are inlined: a compiled call taking arrays adds atomic reference
+# counting per array and call. Indices are unsigned (uint64 index lists, ``range(np.uint64(m))``):
+# numba adds a test and an add to every read with a signed index, which may be negative and count
+# from the end. With that, and the Bass hazard selected instead of indexed from a tuple (a
+# branch), a captured national month takes 0.75 of the kernel's earlier time (paired calls, two
+# threads). Same tests on the same values (draws and ranks compared as integers, exactly): results
+# identical to ``decide`` (tests/test_population.py).
 
 BATCH_WORDS = 64
 BATCH = BATCH_WORDS * 64
