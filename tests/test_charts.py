@@ -199,3 +199,23 @@ def test_briefing_charts_render_in_both_languages(briefing_tables, summary, obse
             fig.savefig(buf, format="png", dpi=50, bbox_inches="tight")
             assert buf.tell() > 5_000
     assert not [w for w in caught if "missing from font" in str(w.message)]
+
+
+def test_legends_read_row_by_row():
+    """A legend over several columns lists its entries left to right, then on the next row
+    (matplotlib fills columns first): 7 entries in rows of 5 read 1-5 on the first row, 6-7 below."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 3))
+    ax = fig.add_subplot()
+    names = [f"entry {i}" for i in range(1, 8)]
+    for i, name in enumerate(names):
+        ax.plot([0, 1], [i, i], label=name)
+    assert charts.figure_legend(fig, ax, per_row=5, grey=False) == 2
+    fig.draw_without_rendering()
+    boxes = [(t.get_window_extent(), t.get_text()) for t in fig.legends[0].get_texts()]
+    rows = sorted({round(b.y0) for b, _ in boxes}, reverse=True)
+    assert len(rows) == 2
+    shown = [name for row in rows for _, name in sorted((b.x0, n) for b, n in boxes if round(b.y0) == row)]
+    assert shown == names
+    assert charts.row_major(list("abcdefg"), 3) == list("adgbecf")

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.calibration.abc import to_abc_space
+from sim.reporting.charts import row_major
 from sim.reporting.style import COLORS, style
 
 TEXT = {
@@ -115,7 +116,7 @@ def predictive_chart(table: pd.DataFrame, meta: dict, lang: str = "en") -> Figur
             ax.plot([], [], "-o", color=COLORS["ministries"], lw=3, label=_t("model", lang))[0],
             ax.plot([], [], "-", color="#9ecae1", lw=7, label=_t("pred", lang))[0],
         ]
-        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(-0.02, 1.0), ncol=2, frameon=False)
+        ax.legend(handles=row_major(handles, 2), loc="lower left", bbox_to_anchor=(-0.02, 1.0), ncol=2, frameon=False)
         until = _t("until", lang).format(until=meta["until"]) if meta.get("until") else _t("all", lang)
         fig.text(0.01, -0.01, _t("foot", lang).format(n=meta["n_sims"], until=until, tag=meta["tag"]), fontsize=8)
         return fig

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from sim.reporting.charts import _pct_axis, _target, figure_legend, run_note, spread_labels, ym_to_year
+from sim.reporting.charts import _pct_axis, _target, figure_legend, row_major, run_note, spread_labels, ym_to_year
 from sim.reporting.formats import month, number, percent
 from sim.reporting.labels import label
 from sim.reporting.style import COLORS, style
@@ -66,7 +66,16 @@ def bottleneck_chart(table: pd.DataFrame, names: dict[str, str], meta: dict, lan
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
         ax.set_xlabel(label("share_of_dossiers", lang))
         ax.grid(axis="y", visible=False)
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
+        handles, names = ax.get_legend_handles_labels()
+        ax.legend(
+            row_major(handles, 2),
+            row_major(names, 2),
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
+            ncol=2,
+            fontsize=8,
+            frameon=False,
+        )
         year = month(date, lang) if date[5:] != "12" else date[:4]
         title = label("title_bottleneck", lang, year=year, n=len(rows))
         ax.set_title(title, fontweight="bold", pad=52)  # room for the three-row legend above the bars

@@ -97,6 +97,12 @@ def _target(ax, targets: pd.DataFrame, lang: str, month_named: bool = False) -> 
         )
 
 
+def row_major(items: list, ncols: int) -> list:
+    """``items`` reordered so that a legend of ``ncols`` columns, which matplotlib fills column by
+    column, reads in the original order row by row (left to right, then the next row)."""
+    return [x for c in range(ncols) for x in items[c::ncols]]
+
+
 def figure_legend(fig: Figure, ax, per_row: int, grey: bool = True) -> int:
     """One legend for all panels, below them, from ``ax``'s entries; with ``grey`` drawn in grey
     (when each panel has its own colour). Returns its number of rows (for the note under it)."""
@@ -110,7 +116,9 @@ def figure_legend(fig: Figure, ax, per_row: int, grey: bool = True) -> int:
             else h  # the observed figures (an error bar), already in neutral black
             for h in handles
         ]
-    fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=max(1, min(len(names), per_row)))
+    ncol = max(1, min(len(names), per_row))
+    handles, names = row_major(handles, ncol), row_major(names, ncol)
+    fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=ncol)
     return max(1, -(-len(names) // per_row))
 
 
