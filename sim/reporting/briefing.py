@@ -66,10 +66,10 @@ def bottleneck_chart(table: pd.DataFrame, names: dict[str, str], meta: dict, lan
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
         ax.set_xlabel(label("share_of_dossiers", lang))
         ax.grid(axis="y", visible=False)
-        handles, names = ax.get_legend_handles_labels()
+        handles, entries = ax.get_legend_handles_labels()
         ax.legend(
             row_major(handles, 2),
-            row_major(names, 2),
+            row_major(entries, 2),
             loc="lower center",
             bbox_to_anchor=(0.5, 1.0),
             ncol=2,
