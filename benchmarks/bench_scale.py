@@ -192,21 +192,30 @@ def agreement(n_agents: int) -> dict:
 
 def floor_probes(n: int = 100_000_000, n_words: int = 2**27):
     """The floor's two measurements as a function ``probe() -> (need draw ns per agent, read GB/s)``
-    (both threads): the needs of ``n`` agents (10^8) drawn as the kernel draws them
-    (:func:`sim.rng.bernoulli_word`, 64 agents per word), and reading ``n_words`` uint64 (1 GiB,
+    (both threads): the needs of ``n`` agents (10^8) drawn as the kernel draws them (64 agents per
+    word, in batches of words: :func:`sim.rng.bernoulli_levels`, :func:`sim.rng.bernoulli_finish`),
+    and reading ``n_words`` uint64 (1 GiB,
     far larger than the caches)."""
     import sim.behaviour.kernel  # noqa: F401  (sets the OpenMP wait policy before the first parallel loop)
     from numba import njit, prange
 
-    from sim.rng import bernoulli_word, threshold53
+    from sim.behaviour.adoption import BATCH_WORDS
+    from sim.rng import bernoulli_finish, bernoulli_levels, threshold53
 
     @njit(parallel=True, cache=False)
     def draw(n, key, p):
         thr = threshold53(p)
         every = ~np.uint64(0)
         hits = 0
-        for w in prange(n // 64):
-            hits += np.int64(bernoulli_word(key, w, thr, every) >> np.uint64(58))  # kept: a sum of its bits
+        n_words = n // 64
+        for b in prange((n_words + BATCH_WORDS - 1) // BATCH_WORDS):  # batches of words, as the kernel
+            below, open_ = np.empty(BATCH_WORDS, np.uint64), np.empty(BATCH_WORDS, np.uint64)
+            w0 = b * BATCH_WORDS
+            n_batch = min(BATCH_WORDS, n_words - w0)
+            bernoulli_levels(key, w0, n_batch, thr, below, open_)
+            for q in range(n_batch):
+                word = bernoulli_finish(key, w0 + q, thr, below[q], open_[q], every)
+                hits += np.int64(word >> np.uint64(58))  # kept: a sum of its bits
         return hits
 
     @njit(parallel=True, cache=False)

@@ -213,14 +213,43 @@ def bernoulli_word(key: np.uint64, w: int, thr: np.uint64, span: np.uint64) -> n
     a word costs about ten 64-bit draws instead of 64. The result depends only on ``key``, ``w`` and
     ``thr`` (the levels not read could not change a decided bit), so it is the same whatever the
     chunking, and ``U_k < thr`` is monotone in ``p`` for every citizen (common random numbers).
+    Kernels drawing many consecutive words use :func:`bernoulli_levels` and
+    :func:`bernoulli_finish` instead: the same result, with the fixed levels of all the words in
+    one loop the compiler vectorizes.
     """
     thr, span = np.uint64(thr), np.uint64(span)
-    if thr >= np.uint64(1) << np.uint64(53):
-        return span
     below, open_ = np.uint64(0), span
     base = np.uint64(w) * np.uint64(64) + np.uint64(1)
     for level in range(BERNOULLI_LEVELS):  # fixed count: no branch, the draws overlap
         below, open_ = _bernoulli_level(key, base, level, thr, below, open_)
+    return bernoulli_finish(key, w, thr, below, open_, span)
+
+
+@njit(inline="always", cache=True)
+def bernoulli_levels(key: np.uint64, w0: int, n: int, thr: np.uint64, below, open_) -> None:
+    """The first :data:`BERNOULLI_LEVELS` levels of :func:`bernoulli_word` for the ``n`` words
+    ``w0 .. w0 + n - 1`` with every bit open: ``below[q]`` and ``open_[q]`` (uint64 arrays) get
+    word ``w0 + q``'s citizens already found below ``thr`` and those still undecided. A loop without
+    branches over the words, which the compiler vectorizes (the draws of four or eight words at
+    once). Finish each word with :func:`bernoulli_finish`, its span applied to both masks."""
+    every = ~np.uint64(0)
+    for q in range(n):
+        base = (np.uint64(w0) + np.uint64(q)) * np.uint64(64) + np.uint64(1)
+        b, o = np.uint64(0), every
+        for level in range(BERNOULLI_LEVELS):
+            b, o = _bernoulli_level(key, base, level, thr, b, o)
+        below[q], open_[q] = b, o
+
+
+@njit(inline="always", cache=True)
+def bernoulli_finish(key: np.uint64, w: int, thr: np.uint64, below: np.uint64, open_: np.uint64, span: np.uint64):
+    """:func:`bernoulli_word` of word ``w`` from its first :data:`BERNOULLI_LEVELS` levels
+    (``below`` and ``open_``, both within ``span``): the remaining levels while a citizen is
+    undecided (a word needs them with probability about 6 %)."""
+    thr, below, open_, span = np.uint64(thr), np.uint64(below), np.uint64(open_), np.uint64(span)
+    if thr >= np.uint64(1) << np.uint64(53):
+        return span
+    base = np.uint64(w) * np.uint64(64) + np.uint64(1)
     level = BERNOULLI_LEVELS
     while open_ != np.uint64(0) and level < 53:
         below, open_ = _bernoulli_level(key, base, level, thr, below, open_)

@@ -137,6 +137,40 @@ def test_bernoulli_word_equals_each_citizens_full_53_bit_uniform():
         assert int(word(key, w, np.uint64(thr), span)) == got & int(span), thr
 
 
+def test_bernoulli_levels_and_finish_equal_bernoulli_word():
+    """The kernels' form of the need draw (the fixed levels of a run of words in one loop, then each
+    word finished within its span) gives every word's mask exactly as :func:`bernoulli_word`, for
+    runs of 1 to 64 words, full and partial spans and edge thresholds (0, 1, 2**53 - 1, 2**53)."""
+    from numba import njit
+
+    from sim.rng import bernoulli_finish, bernoulli_levels, bernoulli_word, threshold53
+
+    @njit
+    def both(key, w0, n, thr, spans):
+        below, open_ = np.empty(64, np.uint64), np.empty(64, np.uint64)
+        bernoulli_levels(key, w0, n, thr, below, open_)
+        out = np.empty((2, n), np.uint64)
+        for q in range(n):
+            span = spans[q]
+            out[0, q] = bernoulli_finish(key, w0 + q, thr, below[q] & span, open_[q] & span, span)
+            out[1, q] = bernoulli_word(key, w0 + q, thr, span)
+        return out
+
+    rng = np.random.default_rng(9)
+    thresholds = [0, 1, 2**53 - 1, 2**53, *(int(threshold53(p)) for p in (0.01, 0.1175, 0.5, 0.99))]
+    thresholds += [int(x) for x in rng.integers(0, 2**53, 6)]
+    n_set = 0
+    for thr in thresholds:
+        for n in (1, 7, 64):
+            key, w0 = np.uint64(rng.integers(0, 2**63)), int(rng.integers(0, 2**30))
+            spans = rng.integers(0, 2**63, n, dtype=np.uint64) | np.uint64(1)
+            spans[0] = ~np.uint64(0)
+            got, want = both(key, w0, n, np.uint64(thr), spans)
+            np.testing.assert_array_equal(got, want, err_msg=f"thr={thr} n={n}")
+            n_set += int(sum(bin(int(x)).count("1") for x in want))
+    assert n_set > 0  # the comparison covered words with citizens below the threshold
+
+
 def test_bernoulli_word_has_the_right_frequency_and_no_correlation():
     """Over 2**17 words (8.4 M citizens) the share of set bits is ``p`` within 5 binomial standard
     errors, neighbouring citizens and the same citizen in two months (two keys) are independent

@@ -1,15 +1,16 @@
 """Compiled monthly kernel: draw needs, apply the rule, update citizens, tally outcomes.
 
 Citizens are stored sorted by cell ``(province, stratum, age band)``; the loop walks each chunk
-cell by cell, so a citizen's province, stratum and age are known from its position (no memory
-read) and children's cells are skipped whole. Needs are drawn 64 citizens at a time into a bit
-mask (:func:`sim.rng.bernoulli_word`: about ten 64-bit draws per word, each citizen's uniform read
-one bit at a time) and the rule runs only for the set bits, found with a trailing-zero count: the
-roughly 85 % of adults without a need this month cost about a sixth of a draw each and no
-branch. The needs of up to 4,096 consecutive citizens of a cell go through the rule together in
-branch-free passes (:func:`sim.behaviour.adoption.decide_batch`); small batches need by need
-(:func:`sim.behaviour.adoption.decide`), with identical results. Every draw comes from the
-counter-based generator keyed by citizen index (:mod:`sim.rng`), so a citizen's need (its own
+cell by cell, so a citizen's province, stratum and age are known from its position (no memory read)
+and children's cells are skipped whole. Needs are drawn 64 citizens at a time into a bit mask
+(:func:`sim.rng.bernoulli_word`: about ten 64-bit draws per word, each citizen's uniform read one
+bit at a time; the fixed levels of a batch's words in one vectorized loop,
+:func:`sim.rng.bernoulli_levels`) and the rule runs only for the set bits, found with a
+trailing-zero count: the roughly 85 % of adults without a need this month cost about a sixth of a
+draw each and no branch. The needs of up to 4,096 consecutive citizens of a cell go through the
+rule together in branch-free passes (:func:`sim.behaviour.adoption.decide_batch`); small batches
+need by need (:func:`sim.behaviour.adoption.decide`), with identical results. Every draw comes from
+the counter-based generator keyed by citizen index (:mod:`sim.rng`), so a citizen's need (its own
 53-bit uniform below ``p_need``) is the same whatever the chunking. Tallies are integer sums per
 (chunk, province-stratum) segment, so results are identical whatever the number of threads.
 """
@@ -38,7 +39,7 @@ from sim.behaviour.adoption import (  # noqa: E402
     lapse_thresholds,
     utility_factors,
 )
-from sim.rng import GAMMA, bernoulli_word, mix64, threshold53, uniform  # noqa: E402
+from sim.rng import GAMMA, bernoulli_finish, bernoulli_levels, mix64, threshold53, uniform  # noqa: E402
 
 SERIAL_BELOW = 50_000
 """Populations smaller than this run the month on one thread: below it, starting the parallel
@@ -179,6 +180,8 @@ def _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, factors, min_ba
         return
     work = batch_workspace()
     idx = work[0][0]
+    levels = np.empty((2, BATCH_WORDS), np.uint64)  # a batch's need words after the fixed levels
+    lev_below, lev_open = levels[0], levels[1]
     need_thr = threshold53(p_need)
     cell = _first_cell(cell_start, lo)
     i = lo
@@ -195,8 +198,12 @@ def _step_chunk(c, pop, keys, t, p_need, env, prm, seg, survive, factors, min_ba
             w_last = (end - 1) // WORD
             for w0 in range(i // WORD, w_last + 1, BATCH_WORDS):
                 m = 0
-                for w in range(w0, min(w0 + BATCH_WORDS, w_last + 1)):
-                    word = bernoulli_word(keys[0], w, need_thr, _span_mask(w, i, end))
+                n_words = min(BATCH_WORDS, w_last + 1 - w0)
+                bernoulli_levels(keys[0], w0, n_words, need_thr, lev_below, lev_open)
+                for q in range(n_words):
+                    w = w0 + q
+                    span = _span_mask(w, i, end)
+                    word = bernoulli_finish(keys[0], w, need_thr, lev_below[q] & span, lev_open[q] & span, span)
                     while word != 0:
                         idx[np.uint64(m)] = w * WORD + trailing_zeros(word)  # unsigned: no wraparound test
                         m += 1
