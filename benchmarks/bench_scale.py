@@ -194,8 +194,7 @@ def floor_probes(n: int = 100_000_000, n_words: int = 2**27):
     """The floor's two measurements as a function ``probe() -> (need draw ns per agent, read GB/s)``
     (both threads): the needs of ``n`` agents (10^8) drawn as the kernel draws them (64 agents per
     word, in batches of words: :func:`sim.rng.bernoulli_levels`, :func:`sim.rng.bernoulli_finish`),
-    and reading ``n_words`` uint64 (1 GiB,
-    far larger than the caches)."""
+    and reading ``n_words`` uint64 (1 GiB, far larger than the caches)."""
     import sim.behaviour.kernel  # noqa: F401  (sets the OpenMP wait policy before the first parallel loop)
     from numba import njit, prange
 

@@ -218,11 +218,19 @@ def bernoulli_word(key: np.uint64, w: int, thr: np.uint64, span: np.uint64) -> n
     one loop the compiler vectorizes.
     """
     thr, span = np.uint64(thr), np.uint64(span)
-    below, open_ = np.uint64(0), span
+    below, open_ = _fixed_levels(key, w, thr, span)
+    return bernoulli_finish(key, w, thr, below, open_, span)
+
+
+@njit(inline="always", cache=True)
+def _fixed_levels(key, w, thr, open_):
+    """The first :data:`BERNOULLI_LEVELS` levels of word ``w`` for the citizens open in ``open_``:
+    ``(below, still open)``."""
+    below = np.uint64(0)
     base = np.uint64(w) * np.uint64(64) + np.uint64(1)
     for level in range(BERNOULLI_LEVELS):  # fixed count: no branch, the draws overlap
         below, open_ = _bernoulli_level(key, base, level, thr, below, open_)
-    return bernoulli_finish(key, w, thr, below, open_, span)
+    return below, open_
 
 
 @njit(inline="always", cache=True)
@@ -234,11 +242,7 @@ def bernoulli_levels(key: np.uint64, w0: int, n: int, thr: np.uint64, below, ope
     once). Finish each word with :func:`bernoulli_finish`, its span applied to both masks."""
     every = ~np.uint64(0)
     for q in range(n):
-        base = (np.uint64(w0) + np.uint64(q)) * np.uint64(64) + np.uint64(1)
-        b, o = np.uint64(0), every
-        for level in range(BERNOULLI_LEVELS):
-            b, o = _bernoulli_level(key, base, level, thr, b, o)
-        below[q], open_[q] = b, o
+        below[q], open_[q] = _fixed_levels(key, np.uint64(w0) + np.uint64(q), thr, every)
 
 
 @njit(inline="always", cache=True)
