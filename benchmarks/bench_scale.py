@@ -199,6 +199,7 @@ def floor_probes(n: int = 100_000_000, n_words: int = 2**27):
     from numba import njit, prange
 
     from sim.behaviour.adoption import BATCH_WORDS
+    from sim.behaviour.kernel import N_CHUNKS
     from sim.rng import bernoulli_finish, bernoulli_levels, threshold53
 
     @njit(parallel=True, cache=False)
@@ -207,14 +208,16 @@ def floor_probes(n: int = 100_000_000, n_words: int = 2**27):
         every = ~np.uint64(0)
         hits = 0
         n_words = n // 64
-        for b in prange((n_words + BATCH_WORDS - 1) // BATCH_WORDS):  # batches of words, as the kernel
+        per_chunk = (n_words + N_CHUNKS - 1) // N_CHUNKS
+        for c in prange(N_CHUNKS):  # chunks of words in batches, as the kernel, one scratch row each
             below, open_ = np.empty(BATCH_WORDS, np.uint64), np.empty(BATCH_WORDS, np.uint64)
-            w0 = b * BATCH_WORDS
-            n_batch = min(BATCH_WORDS, n_words - w0)
-            bernoulli_levels(key, w0, n_batch, thr, below, open_)
-            for q in range(n_batch):
-                word = bernoulli_finish(key, w0 + q, thr, below[q], open_[q], every)
-                hits += np.int64(word >> np.uint64(58))  # kept: a sum of its bits
+            end = min(n_words, (c + 1) * per_chunk)
+            for w0 in range(c * per_chunk, end, BATCH_WORDS):
+                n_batch = min(BATCH_WORDS, end - w0)
+                bernoulli_levels(key, w0, n_batch, thr, below, open_)
+                for q in range(n_batch):
+                    word = bernoulli_finish(key, w0 + q, thr, below[q], open_[q], every)
+                    hits += np.int64(word >> np.uint64(58))  # kept: a sum of its bits
         return hits
 
     @njit(parallel=True, cache=False)
