@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 import pandas as pd
 
@@ -127,9 +126,7 @@ def run_replicate(
     model.run(report if progress else None)
     assert model.t == n
     result = model.recorder.result(replicate, draw)
-    # mesa 3.3 keeps every model as a key of the class-level id counters of Agent: release it,
-    # or each run's population stays in memory until the process ends
-    mesa.Agent._ids.pop(model, None)
+    model.close()  # frees its citizens now, not when the cycle collector runs (AdoptionModel.close)
     return result
 
 

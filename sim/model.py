@@ -172,6 +172,16 @@ class AdoptionModel(mesa.Model):
         self.t += 1
         self.running = self.t < self.timeline.n_months
 
+    def close(self) -> None:
+        """Free the citizen arrays and release the model from mesa's id counters; the model
+        cannot step after this. A model is part of reference cycles (mesa keeps its bound ``step``
+        in the model, and every province agent refers to its model), so without this a finished
+        run's citizens stay in memory until Python's cycle collector happens to run: measured, a
+        process running three national replicates in a row held 1.6, 3.0 and 4.3 GiB after each."""
+        self.pop = None
+        self.running = False
+        mesa.Agent._ids.pop(self, None)
+
     def run(self, progress=None) -> None:
         """Run every month of the timeline; ``progress(t, n)`` is called after each month."""
         while self.t < self.timeline.n_months:
