@@ -163,6 +163,8 @@ class AdoptionModel(mesa.Model):
            last-use months;
         5. usage and adopter tallies, adopter shares and the recorder are updated; time advances.
         """
+        if self.pop is None:
+            raise RuntimeError("this model was closed (AdoptionModel.close freed its citizens); build a new one")
         for lever in self.levers:
             lever.apply(self)
         self.province_arrays.update(self)

@@ -348,6 +348,16 @@ def test_finished_runs_free_their_citizens_at_once(observed, monkeypatch):
     assert alive == [False, False]
 
 
+def test_a_closed_model_says_so_when_stepped(observed):
+    from sim.model import AdoptionModel
+
+    model = AdoptionModel(load_config(["population=tiny", "timeline.end=2017-03"]), observed)
+    model.step()
+    model.close()
+    with pytest.raises(RuntimeError, match="this model was closed"):
+        model.step()
+
+
 @pytest.mark.slow
 def test_dask_backend_gives_the_local_posterior(tmp_path):
     """The cluster path: the same seeded tasks on a Dask scheduler give the same posterior."""
