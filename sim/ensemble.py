@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ import pandas as pd
 
 from sim.config import CONF_DIR, RunConfig
 from sim.errors import SimInputError
-from sim.results import RunResult, stack_indicators, summary_table, targets_table
+from sim.results import RunResult, p_met_interval, stack_indicators, summary_table, targets_table
 
 if TYPE_CHECKING:
     from sim.observed import ObservedData
@@ -168,10 +169,37 @@ class EnsembleResult:
         return targets_table(self.indicators(), self.dates, t, self.cfg.scenario.name, extra)
 
 
+TOLERANCE_SCOPES = ("national", "ministries", "localities")
+
+
 def mc_halfwidth(table: pd.DataFrame) -> float:
     """Largest 95 % half-width of P(target met) over the national, ministries and localities rows."""
-    rows = table[table["scope"].isin(("national", "ministries", "localities"))]
+    rows = table[table["scope"].isin(TOLERANCE_SCOPES)]
     return float(((rows["p_met_hi"] - rows["p_met_lo"]) / 2).max()) if len(rows) else 0.0
+
+
+class _MetCounts:
+    """Runs that meet each national and tier target, counted as runs arrive: the adaptive loop's
+    :func:`mc_halfwidth` (the same values) without restacking every earlier run at each batch,
+    which made the loop's cost grow with the square of its runs."""
+
+    def __init__(self, observed: ObservedData) -> None:
+        t = observed.targets
+        self.targets = t[t["scope"].isin(TOLERANCE_SCOPES)]
+        self.met: np.ndarray | None = None
+        self.n = 0
+
+    def add(self, results: list[RunResult]) -> None:
+        for r in results:
+            table = targets_table(stack_indicators([r]), r.timeline.labels(), self.targets, "")
+            met = table.loc[table["scope"].isin(TOLERANCE_SCOPES), "p_met"].to_numpy(int)
+            self.met = met if self.met is None else self.met + met
+            self.n += 1
+
+    def halfwidth(self) -> float:
+        if self.met is None or not self.met.size:
+            return 0.0
+        return max((hi - lo) / 2 for lo, hi in (p_met_interval(int(k), self.n) for k in self.met))
 
 
 def run_ensemble(cfg: RunConfig, observed: ObservedData | None = None, progress: bool = True) -> EnsembleResult:
@@ -181,7 +209,7 @@ def run_ensemble(cfg: RunConfig, observed: ObservedData | None = None, progress:
     draws, or ``n_reps`` more replicates at point values) until every national and tier
     probability of meeting a target has a 95 % Jeffreys half-width at or below the tolerance, the
     posterior draws run out, or ``ensemble.max_runs`` is reached. Batches are deterministic, so
-    the same config and seed give the same ensemble.
+    the same config and seed give the same ensemble; they run on one pool of worker processes.
 
     Args:
         cfg: validated run config.
@@ -198,27 +226,32 @@ def run_ensemble(cfg: RunConfig, observed: ObservedData | None = None, progress:
     build_levers(cfg)
     e = cfg.ensemble
     sets = parameter_sets(cfg)
-    results = _run_jobs(cfg, observed, _jobs(cfg, observed, sets, 0, e.n_reps), progress)
-    ens = EnsembleResult(cfg, results)
+    first = _jobs(cfg, observed, sets, 0, e.n_reps)
     if e.p_tolerance <= 0:
-        return ens
+        return EnsembleResult(cfg, _run_jobs(cfg, first, progress))
     pool = parameter_sets(dataclasses.replace(cfg, ensemble=dataclasses.replace(e, n_draws=_n_available(cfg))))
     n_sets, n_reps = len(sets), e.n_reps
-    while (hw := mc_halfwidth(ens.targets(observed))) > e.p_tolerance:
-        if e.n_draws > 0 and n_sets < len(pool) and len(results) + e.n_reps <= e.max_runs:
-            batch = pool[n_sets : n_sets + e.n_draws]
-            results += _run_jobs(cfg, observed, _jobs(cfg, observed, batch, n_sets, e.n_reps), progress)
-            n_sets += len(batch)
-        elif e.n_draws == 0 and len(results) + e.n_reps <= e.max_runs:
-            results += _run_jobs(cfg, observed, _jobs(cfg, observed, sets, 0, e.n_reps, first_rep=n_reps), progress)
-            n_reps += e.n_reps
-        else:
-            log.warning("p_tolerance %.3g not reached: half-width %.3g after %d runs", e.p_tolerance, hw, len(results))
-            break
-        log.info("Monte-Carlo half-width %.3g > %.3g: %d runs now", hw, e.p_tolerance, len(results))
-        grown = dataclasses.replace(e, n_draws=n_sets if e.n_draws else 0, n_reps=n_reps if not e.n_draws else e.n_reps)
-        ens = EnsembleResult(dataclasses.replace(cfg, ensemble=grown), results)
-    return ens
+    with _workers(cfg) as workers:
+        results = _run_jobs(cfg, first, progress, workers)
+        counts = _MetCounts(observed)
+        counts.add(results)
+        while (hw := counts.halfwidth()) > e.p_tolerance:
+            if e.n_draws > 0 and n_sets < len(pool) and len(results) + e.n_reps <= e.max_runs:
+                batch = pool[n_sets : n_sets + e.n_draws]
+                new = _run_jobs(cfg, _jobs(cfg, observed, batch, n_sets, e.n_reps), progress, workers)
+                n_sets += len(batch)
+            elif e.n_draws == 0 and len(results) + e.n_reps <= e.max_runs:
+                new = _run_jobs(cfg, _jobs(cfg, observed, sets, 0, e.n_reps, first_rep=n_reps), progress, workers)
+                n_reps += e.n_reps
+            else:
+                msg = "p_tolerance %.3g not reached: half-width %.3g after %d runs"
+                log.warning(msg, e.p_tolerance, hw, len(results))
+                break
+            results += new
+            counts.add(new)
+            log.info("Monte-Carlo half-width %.3g > %.3g: %d runs now", hw, e.p_tolerance, len(results))
+    grown = dataclasses.replace(e, n_draws=n_sets if e.n_draws else 0, n_reps=n_reps if not e.n_draws else e.n_reps)
+    return EnsembleResult(dataclasses.replace(cfg, ensemble=grown), results)
 
 
 def _n_available(cfg: RunConfig) -> int:
@@ -245,8 +278,23 @@ def _jobs(cfg, observed, sets, first_draw: int, n_reps: int, first_rep: int = 0)
     ]
 
 
-def _run_jobs(cfg: RunConfig, observed, jobs: list[tuple], progress: bool) -> list[RunResult]:
-    """Run jobs serially or on ``ensemble.n_jobs`` spawned processes; results in job order."""
+@contextmanager
+def _workers(cfg: RunConfig):
+    """One pool of ``ensemble.n_jobs`` spawned worker processes for every batch of an adaptive
+    ensemble (``None`` with one job: runs stay in this process). Spawning a pool costs about 2 s
+    (each worker imports the package and loads the compiled kernel), which batches of two runs
+    would pay every time."""
+    if cfg.ensemble.n_jobs == 1:
+        yield None
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=cfg.ensemble.n_jobs, mp_context=ctx) as pool:
+        yield pool
+
+
+def _run_jobs(cfg: RunConfig, jobs: list[tuple], progress: bool, workers=None) -> list[RunResult]:
+    """Run jobs serially or on ``ensemble.n_jobs`` spawned processes (``workers``: a pool from
+    :func:`_workers`, else one made for these jobs); results in job order."""
     t0 = time.perf_counter()
     if len(jobs) == 1 or cfg.ensemble.n_jobs == 1:
         results = []
@@ -255,12 +303,14 @@ def _run_jobs(cfg: RunConfig, observed, jobs: list[tuple], progress: bool) -> li
             if progress and len(jobs) > 1:
                 log.info("replicate %d/%d done (%.1f s)", i + 1, len(jobs), time.perf_counter() - t0)
         return results
-    ctx = multiprocessing.get_context("spawn")
+    if workers is None:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(cfg.ensemble.n_jobs, len(jobs)), mp_context=ctx) as pool:
+            return _run_jobs(cfg, jobs, progress, pool)
     out: dict[int, RunResult] = {}
-    with ProcessPoolExecutor(max_workers=min(cfg.ensemble.n_jobs, len(jobs)), mp_context=ctx) as pool:
-        futures = {pool.submit(_job, job): i for i, job in enumerate(jobs)}
-        for fut in as_completed(futures):
-            out[futures[fut]] = fut.result()
-            if progress:
-                log.info("replicate %d/%d done (%.1f s)", len(out), len(jobs), time.perf_counter() - t0)
+    futures = {workers.submit(_job, job): i for i, job in enumerate(jobs)}
+    for fut in as_completed(futures):
+        out[futures[fut]] = fut.result()
+        if progress:
+            log.info("replicate %d/%d done (%.1f s)", len(out), len(jobs), time.perf_counter() - t0)
     return [out[k] for k in sorted(out)]

@@ -31,3 +31,34 @@ def test_runs_are_added_until_the_half_width_is_below_the_tolerance(observed):
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
     assert grown.cfg.ensemble.n_reps == n
+
+
+def test_the_loop_counts_give_the_tables_half_width(observed):
+    """The loop counts each run's met targets as it arrives; its half-width is the table's."""
+    from sim.ensemble import EnsembleResult, _MetCounts
+
+    cfg = load_config(BASE + ["ensemble.n_reps=6"])
+    ens = run_ensemble(cfg, observed, False)
+    counts = _MetCounts(observed)
+    widths = []
+    for k, result in enumerate(ens.results, start=1):
+        counts.add([result])
+        table = EnsembleResult(cfg, ens.results[:k]).targets(observed)
+        widths.append(mc_halfwidth(table))
+        assert counts.halfwidth() == widths[-1]
+    assert len(set(widths)) > 1  # the half-width moved as runs came in
+
+
+def test_posterior_batches_on_one_pool_match_the_serial_ensemble(observed):
+    """Growing by posterior draws on two worker processes gives the serial ensemble of that size."""
+    over = ["population=tiny", "timeline.start=2024-01", "timeline.end=2025-12", "ensemble.n_reps=1"]
+    grown = run_ensemble(
+        load_config(over + ["ensemble.n_draws=2", "ensemble.p_tolerance=0.3", "ensemble.n_jobs=2"]), observed, False
+    )
+    n = len(grown.results)
+    assert n > 2 and grown.cfg.ensemble.n_draws == n
+    plain = run_ensemble(load_config(over + [f"ensemble.n_draws={n}", "ensemble.n_jobs=1"]), observed, False)
+    a, b = grown.indicators(), plain.indicators()
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
