@@ -236,20 +236,21 @@ def run_ensemble(cfg: RunConfig, observed: ObservedData | None = None, progress:
         counts = _MetCounts(observed)
         counts.add(results)
         while (hw := counts.halfwidth()) > e.p_tolerance:
-            if e.n_draws > 0 and n_sets < len(pool) and len(results) + e.n_reps <= e.max_runs:
-                batch = pool[n_sets : n_sets + e.n_draws]
+            room = (e.max_runs - len(results)) // e.n_reps  # parameter sets that fit under the cap
+            if e.n_draws > 0 and n_sets < len(pool) and room > 0:
+                batch = pool[n_sets : n_sets + min(e.n_draws, room)]
                 new = _run_jobs(cfg, _jobs(cfg, observed, batch, n_sets, e.n_reps), progress, workers)
                 n_sets += len(batch)
-            elif e.n_draws == 0 and len(results) + e.n_reps <= e.max_runs:
+            elif e.n_draws == 0 and room > 0:
                 new = _run_jobs(cfg, _jobs(cfg, observed, sets, 0, e.n_reps, first_rep=n_reps), progress, workers)
                 n_reps += e.n_reps
             else:
-                msg = "p_tolerance %.3g not reached: half-width %.3g after %d runs"
+                msg = "p_tolerance %.3g not reached: half-width %.4g after %d runs"
                 log.warning(msg, e.p_tolerance, hw, len(results))
                 break
             results += new
             counts.add(new)
-            log.info("Monte-Carlo half-width %.3g > %.3g: %d runs now", hw, e.p_tolerance, len(results))
+            log.info("Monte-Carlo half-width %.4g > %.4g: %d runs now", hw, e.p_tolerance, len(results))
     grown = dataclasses.replace(e, n_draws=n_sets if e.n_draws else 0, n_reps=n_reps if not e.n_draws else e.n_reps)
     return EnsembleResult(dataclasses.replace(cfg, ensemble=grown), results)
 

@@ -62,3 +62,11 @@ def test_posterior_batches_on_one_pool_match_the_serial_ensemble(observed):
     assert a.keys() == b.keys()
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_posterior_batches_stop_at_the_cap(observed):
+    """The last batch of draws is cut to fit ``ensemble.max_runs``, never run past it."""
+    over = ["population=tiny", "timeline.start=2024-01", "timeline.end=2025-12", "ensemble.n_reps=1"]
+    over += ["ensemble.n_draws=2", "ensemble.p_tolerance=0.0001", "ensemble.max_runs=5", "ensemble.n_jobs=1"]
+    grown = run_ensemble(load_config(over), observed, False)
+    assert len(grown.results) == 5 and grown.cfg.ensemble.n_draws == 5
