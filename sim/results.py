@@ -36,6 +36,8 @@ STATE_VARS = {
     "it_budget_share": 1,
 }
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+SUMMARY_CHUNK = 64
+"""Indicators summarized together: their copies and sorts over the runs take ~64 x 1.3 kB a run."""
 SUMMARY_COLUMNS = ["scenario", "indicator", "scope", "date", "mean", "q05", "q25", "q50", "q75", "q95"]
 TARGET_COLUMNS = ["scenario", "target", "indicator", "scope", "deadline", "threshold", "p_met", "p_met_lo", "p_met_hi"]
 
@@ -209,9 +211,15 @@ def _ytd(x: np.ndarray, year: np.ndarray) -> np.ndarray:
 
 
 def stack_indicators(results: list[RunResult]) -> dict[tuple[str, str], np.ndarray]:
-    """``{(indicator, scope): (R, T)}`` over replicates."""
-    per = [r.indicators() for r in results]
-    return {k: np.stack([p[k] for p in per]) for k in per[0]}
+    """``{(indicator, scope): (R, T)}`` over replicates, filled run by run (one run's indicators
+    in memory at a time besides the stacked arrays, not every run's)."""
+    first = results[0].indicators()
+    keys = list(first)
+    cube = np.empty((len(keys), len(results), *first[keys[0]].shape))  # every indicator is (T,) float
+    for i, r in enumerate(results):
+        ind = first if i == 0 else r.indicators()
+        cube[:, i] = np.stack([ind[k] for k in keys])
+    return {k: cube[j] for j, k in enumerate(keys)}
 
 
 def nan_quantiles(arr: np.ndarray, qs: tuple[float, ...], axis: int = 1) -> np.ndarray:
@@ -238,12 +246,16 @@ def nan_quantiles(arr: np.ndarray, qs: tuple[float, ...], axis: int = 1) -> np.n
 def summary_table(stacked: dict[tuple[str, str], np.ndarray], dates: list[str], scenario: str) -> pd.DataFrame:
     """Tidy summary: one row per (indicator, scope, month) with mean and quantiles over replicates."""
     keys = list(stacked)
-    cube = np.stack([stacked[k] for k in keys])  # (K, R, T)
-    q = nan_quantiles(cube, QUANTILES, axis=1)  # (5, K, T)
-    with warnings.catch_warnings():  # months where a small province had no dossier stay NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(cube, axis=1)
     n_t = len(dates)
+    q = np.empty((len(QUANTILES), len(keys), n_t))
+    mean = np.empty((len(keys), n_t))
+    for lo in range(0, len(keys), SUMMARY_CHUNK):  # a few indicators at a time: bounded memory
+        part = slice(lo, lo + SUMMARY_CHUNK)
+        cube = np.stack([stacked[k] for k in keys[part]])  # (k, R, T)
+        q[:, part] = nan_quantiles(cube, QUANTILES, axis=1)
+        with warnings.catch_warnings():  # months where a small province had no dossier stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean[part] = np.nanmean(cube, axis=1)
     frame = pd.DataFrame(
         {
             "scenario": scenario,
