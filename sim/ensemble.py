@@ -282,9 +282,9 @@ def _jobs(cfg, observed, sets, first_draw: int, n_reps: int, first_rep: int = 0)
 @contextmanager
 def _workers(cfg: RunConfig):
     """One pool of ``ensemble.n_jobs`` spawned worker processes for every batch of an adaptive
-    ensemble (``None`` with one job: runs stay in this process). Spawning a pool costs about 2 s
-    (each worker imports the package and loads the compiled kernel), which batches of two runs
-    would pay every time."""
+    ensemble (``None`` when ``ensemble.n_jobs`` is 1: runs stay in this process). Spawning a pool
+    costs about 2 s (each worker imports the package and loads the compiled kernel), which batches
+    of two runs would pay every time."""
     if cfg.ensemble.n_jobs == 1:
         yield None
         return
