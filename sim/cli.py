@@ -206,7 +206,7 @@ def run_job(plain: dict, run_dir: Path) -> int:
             config=to_dict(cfg),
         )
         log.info("run folder %s", run_dir)
-        ens = run_ensemble(cfg, observed, progress=True)
+        ens = run_ensemble(cfg, observed, progress=True, keep_state=False)  # no output uses it
         langs = (cfg.reporting.lang,) + tuple(x for x in ("en", "vi") if x != cfg.reporting.lang)
         write_run_outputs(ens, observed, run_dir, figures=cfg.reporting.figures, langs=langs, dpi=cfg.reporting.dpi)
         folder.update(n_runs=len(ens.results), n_adult_agents_per_run=int(ens.results[0].adults.sum()))

@@ -89,9 +89,18 @@ class AdoptionModel(mesa.Model):
         observed: validated observed data (province tables).
         replicate: global replicate index (selects the random streams).
         levers: objects with ``apply(model)``, called at the start of every month.
+        keep_state: record the province state by month (``RunResult.state``, 2.4 MB a run at 63
+            provinces and 168 months); no output file uses it, so the command line leaves it out.
     """
 
-    def __init__(self, cfg: RunConfig, observed: ObservedData, replicate: int = 0, levers: list | None = None) -> None:
+    def __init__(
+        self,
+        cfg: RunConfig,
+        observed: ObservedData,
+        replicate: int = 0,
+        levers: list | None = None,
+        keep_state: bool = True,
+    ) -> None:
         super().__init__(seed=cfg.rng_seed)
         self.cfg, self.replicate, self.levers = cfg, int(replicate), list(levers or [])
         self.timeline = Timeline(cfg.timeline.start, cfg.timeline.end)
@@ -149,7 +158,7 @@ class AdoptionModel(mesa.Model):
         self.hist_adopt = np.zeros_like(self.hist_use)
         self.hist_adopt[:, :, 1] = initial
         self.update_adopter_share(-1)
-        self.recorder = Recorder(self.timeline, self.codes, self.adults, self.pop.scale)
+        self.recorder = Recorder(self.timeline, self.codes, self.adults, self.pop.scale, keep_state)
 
     def step(self) -> None:
         """Advance one month. Order:

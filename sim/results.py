@@ -43,9 +43,12 @@ TARGET_COLUMNS = ["scenario", "target", "indicator", "scope", "deadline", "thres
 
 
 class Recorder:
-    """Preallocated monthly tallies of one replicate (``T`` months, ``P`` provinces)."""
+    """Preallocated monthly tallies of one replicate (``T`` months, ``P`` provinces); the province
+    state by month only with ``keep_state`` (else ``state`` stays ``{}``)."""
 
-    def __init__(self, timeline: Timeline, codes: list[str], adults: np.ndarray, scale: float) -> None:
+    def __init__(
+        self, timeline: Timeline, codes: list[str], adults: np.ndarray, scale: float, keep_state: bool = True
+    ) -> None:
         n_t, n_p = timeline.n_months, len(codes)
         self.timeline, self.codes, self.scale = timeline, codes, scale
         self.adults = adults.sum(axis=1)
@@ -53,7 +56,7 @@ class Recorder:
         self.users_12m = np.zeros((n_t, n_p))
         self.users_ytd = np.zeros((n_t, n_p))
         self.adopters = np.zeros((n_t, n_p))
-        self.state = {k: np.zeros((n_t, n_p, w)) for k, w in STATE_VARS.items()}
+        self.state = {k: np.zeros((n_t, n_p, w)) for k, w in STATE_VARS.items()} if keep_state else {}
 
     def record(self, model, tally: np.ndarray) -> None:
         """Tally month ``model.t`` after the citizens' decisions (``tally``: dossiers ``(P, 2, 7)``)."""
@@ -64,8 +67,8 @@ class Recorder:
         self.users_12m[t] = hist[:, max(1, t - 10) : t + 2].sum(axis=1)
         self.users_ytd[t] = hist[:, max(1, january + 1) : t + 2].sum(axis=1)
         self.adopters[t] = (model.adopter_share * model.adults).sum(axis=1)
-        for k, w in STATE_VARS.items():
-            self.state[k][t] = getattr(model.province_arrays, k).reshape(n_p, w)
+        for k, values in self.state.items():
+            values[t] = getattr(model.province_arrays, k).reshape(n_p, STATE_VARS[k])
 
     def result(self, replicate: int, draw: int = 0) -> RunResult:
         """Freeze the tallies into a :class:`RunResult`."""
@@ -94,7 +97,8 @@ class RunResult:
         users_12m, users_ytd: ``(T, P)`` adults who used online services in the last 12 months /
             since January of the current year.
         adopters: ``(T, P)`` expected adults holding the online habit.
-        state: province state by month, ``{name: (T, P, k)}``.
+        state: province state by month, ``{name: (T, P, k)}``; ``{}`` for a run made with
+            ``keep_state=False`` (as the command line makes them: no output file uses it).
         crosswalk: old 2-digit code -> new 2025 code; ``None`` = the repository's
             ``seeds/province_merger_2025.csv``.
     """

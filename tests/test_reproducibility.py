@@ -17,6 +17,24 @@ def test_same_seed_same_numbers_serial_or_parallel(observed):
     pd.testing.assert_frame_equal(serial, parallel)
 
 
+def test_leaving_out_the_province_state_changes_no_number(observed):
+    """The command line runs without each run's province state by month (no output uses it; it is
+    two thirds of a run's tables): the same indicators and tables, serial or parallel, and the state
+    still comes by default from the Python API."""
+    from sim.results import STATE_VARS
+
+    base = ["population=tiny", "ensemble.n_reps=2", "ensemble.n_draws=0", "timeline.end=2019-12"]
+    kept = sim.run(base + ["ensemble.n_jobs=1"], observed)
+    assert set(kept.results[0].state) == set(STATE_VARS)
+    assert kept.results[0].state["awareness"].shape == (36, 63, 3)
+    for jobs in (1, 2):
+        lean = sim.run(base + [f"ensemble.n_jobs={jobs}"], observed, keep_state=False)
+        assert [r.state for r in lean.results] == [{}, {}]
+        for key, values in kept.indicators().items():
+            assert np.array_equal(lean.indicators()[key], values, equal_nan=True), key
+        pd.testing.assert_frame_equal(lean.targets(observed), kept.targets(observed))
+
+
 def test_different_seed_different_numbers(observed):
     base = ["population=tiny", "ensemble=single", "timeline.end=2021-12"]
     a = sim.run(base + ["rng_seed=1"], observed).indicators()

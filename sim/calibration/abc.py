@@ -99,7 +99,7 @@ class Simulator:
         observed = _observed(cfg.observed_dir)
         rows = []
         for rep in range(cfg.ensemble.n_reps):
-            res = run_replicate(cfg, observed, rep)
+            res = run_replicate(cfg, observed, rep, keep_state=False)
             ind = {k: v[None, :] for k, v in res.indicators().items()}
             rows.append(model_values(ind, res.timeline.labels(), self.all_targets)[0])
         z = logit(np.array(rows)).mean(axis=0)

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def _job(args: tuple) -> RunResult:
     cfg, observed, replicate, draw, values = args
-    return run_replicate(cfg, observed, replicate, draw, values)
+    return run_replicate(cfg, observed, replicate, draw, values, keep_state=False)  # the planner does not use it
 
 
 @dataclass
