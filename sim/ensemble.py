@@ -234,7 +234,11 @@ def run_ensemble(
     build_levers(cfg)
     e = cfg.ensemble
     sets = parameter_sets(cfg)
-    first = _jobs(cfg, observed, sets, 0, e.n_reps, keep_state=keep_state)
+
+    def jobs(batch: list, first_draw: int, first_rep: int = 0) -> list[tuple]:
+        return _jobs(cfg, observed, batch, first_draw, e.n_reps, first_rep, keep_state)
+
+    first = jobs(sets, 0)
     if e.p_tolerance <= 0:
         return EnsembleResult(cfg, _run_jobs(cfg, first, progress))
     pool = parameter_sets(dataclasses.replace(cfg, ensemble=dataclasses.replace(e, n_draws=_n_available(cfg))))
@@ -247,13 +251,10 @@ def run_ensemble(
             room = (e.max_runs - len(results)) // e.n_reps  # parameter sets that fit under the cap
             if e.n_draws > 0 and n_sets < len(pool) and room > 0:
                 batch = pool[n_sets : n_sets + min(e.n_draws, room)]
-                new = _run_jobs(
-                    cfg, _jobs(cfg, observed, batch, n_sets, e.n_reps, keep_state=keep_state), progress, workers
-                )
+                new = _run_jobs(cfg, jobs(batch, n_sets), progress, workers)
                 n_sets += len(batch)
             elif e.n_draws == 0 and room > 0:
-                jobs = _jobs(cfg, observed, sets, 0, e.n_reps, first_rep=n_reps, keep_state=keep_state)
-                new = _run_jobs(cfg, jobs, progress, workers)
+                new = _run_jobs(cfg, jobs(sets, 0, first_rep=n_reps), progress, workers)
                 n_reps += e.n_reps
             else:
                 msg = "p_tolerance %.3g not reached: half-width %.4g after %d runs"
