@@ -218,7 +218,7 @@ def main() -> None:
 
     setup_logging()
     logging.getLogger("ABC").propagate = False  # pyabc prints its own progress lines
-    preflight(sys.argv[1:], load=load_calibrate_config, under="calibration")
+    sys.argv += preflight(sys.argv[1:], load=load_calibrate_config, under="calibration", config_name="calibrate")
     hydra_entry(run_calibration, "calibrate")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sim.config import CONF_DIR, RESULTS_DIR, RunConfig, from_dict, load_config, to_dict
 from sim.errors import SimInputError
-from sim.manifest import RunFolder, read_status
+from sim.manifest import RunFolder, finished_error, in_use, in_use_error, read_status
 
 log = logging.getLogger("sim")
 HYDRA_FLAGS = {
@@ -64,12 +64,30 @@ def expand_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
     return [list(c) for c in itertools.product(*choices)] if choices else [[]]
 
 
-def fail_folder(overrides: list[str], message: str, under: str = "runs") -> Path:
-    """Record a run that failed before Hydra made its folder (bad override or config)."""
-    run_dir = next((o.split("=", 1)[1] for o in overrides if o.startswith("hydra.run.dir=")), None)
-    path = Path(run_dir) if run_dir else RESULTS_DIR / under / f"{time.strftime('%Y%m%d-%H%M%S')}-failed"
-    if read_status(path) == "ok":
+def claim_new(base: Path) -> Path:
+    """Create and return the first of ``base``, ``base-2``, ``base-3``, ... that does not exist yet
+    (``mkdir`` is atomic: two jobs started in the same second get different folders)."""
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for k in itertools.count(1):
+        path = base if k == 1 else base.with_name(f"{base.name}-{k}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
         return path
+    raise AssertionError("unreachable")
+
+
+def fail_folder(overrides: list[str], message: str, under: str = "runs") -> Path | None:
+    """Record a run that failed before Hydra made its folder (bad override or config); ``None``
+    when the named folder holds a finished run or one still running (left untouched)."""
+    run_dir = next((o.split("=", 1)[1] for o in overrides if o.startswith("hydra.run.dir=")), None)
+    if run_dir is None:
+        path = claim_new(RESULTS_DIR / under / f"{time.strftime('%Y%m%d-%H%M%S')}-failed")
+    else:
+        path = Path(run_dir)
+        if read_status(path) == "ok" or in_use(path):
+            return None
     folder = RunFolder(path)
     folder.update(command=sys.argv)
     folder.finish("failed", message)
@@ -120,16 +138,43 @@ def load_run_config(overrides: list[str]) -> RunConfig:
     return cfg
 
 
-def preflight(argv: list[str], load=load_config, under: str = "runs") -> None:
+def output_dir(overrides: list[str], config_name: str, multirun: bool) -> tuple[Path, bool]:
+    """The folder Hydra will write a command's results to (``hydra.run.dir``, or
+    ``hydra.sweep.dir`` for a multirun), and whether it is the config's time-stamped default."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    key = "sweep" if multirun else "run"
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+    finally:
+        GlobalHydra.instance().clear()
+    node = OmegaConf.to_container(cfg.hydra[key], resolve=False)
+    explicit = any(o.startswith(f"hydra.{key}.dir=") for o in overrides)
+    return Path(str(OmegaConf.select(cfg, f"hydra.{key}.dir"))), (not explicit and "${now:" in str(node["dir"]))
+
+
+def preflight(argv: list[str], load=load_config, under: str = "runs", config_name: str = "config") -> list[str]:
     """Compose and validate every configuration a command will run; exit 2 on the first error.
+    Then settle the folder the results go to, before Hydra writes anything into it: a time-stamped
+    default is created new (``-2``, ``-3``, ... when another job took that second's name) and
+    returned as an override for Hydra; a named folder (``hydra.run.dir``, a calibration tag) that
+    holds a finished run or one still running is refused (exit 2) and left untouched.
 
     Args:
         argv: the command-line overrides.
         load: composes and validates one override list (raises :class:`SimInputError`).
         under: folder of ``results/`` where a failure before Hydra starts is recorded.
+        config_name: the command's root config in ``conf/``.
+
+    Returns:
+        The overrides to add to the command line (the claimed folder), possibly none.
     """
     if any(a.split("=")[0] in HYDRA_FLAGS for a in argv):
-        return
+        return []
     multirun = "-m" in argv or "--multirun" in argv
     overrides = [a for a in argv if a not in ("-m", "--multirun")]
     try:
@@ -145,12 +190,30 @@ def preflight(argv: list[str], load=load_config, under: str = "runs") -> None:
             error = str(exc)
             break
     error = error or launcher_error(overrides)
-    if error:
-        path = fail_folder(overrides, error, under) if not multirun else None
-        print(f"error: {error}", file=sys.stderr)
-        if path:
-            print(f"(recorded as failed in {path}/manifest.json)", file=sys.stderr)
-        sys.exit(2)
+    if not error:
+        first = [o for o in combos[0] if not o.startswith("hydra/launcher=")]
+        path, stamped = output_dir(first, config_name, multirun)
+        key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+        if stamped:
+            return [f"{key}={hydra_quote(str(claim_new(path)))}"]
+        if not multirun and read_status(path) == "ok":
+            error = finished_error(path)
+        elif not multirun and in_use(path):
+            error = in_use_error(path)
+        else:
+            return []
+    path = fail_folder(overrides, error, under) if not multirun else None
+    print(f"error: {error}", file=sys.stderr)
+    if path:
+        print(f"(recorded as failed in {path}/manifest.json)", file=sys.stderr)
+    sys.exit(2)
+
+
+def hydra_quote(value: str) -> str:
+    """``value`` as a Hydra override value: quoted when it holds characters the grammar reads."""
+    if all(ch.isalnum() or ch in "/._-" for ch in value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def guarded(run_dir: Path, work, kind: str = "projection") -> int:
@@ -235,7 +298,7 @@ def hydra_entry(job=None, config_name: str = "config") -> None:
 def main() -> None:
     """Console entry point of ``python -m sim``."""
     setup_logging()
-    preflight(sys.argv[1:], load=load_run_config)
+    sys.argv += preflight(sys.argv[1:], load=load_run_config)
     hydra_entry()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import stat
 import subprocess
 import tempfile
 import time
@@ -14,8 +15,23 @@ from typing import Any
 
 from sim.errors import SimInputError
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 PACKAGES = ("numpy", "scipy", "pandas", "mesa", "hydra-core", "omegaconf", "matplotlib")
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _file_mode() -> int:
+    """``0o666`` less the process's umask: the mode ``open()`` gives a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return (stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IWGRP | stat.S_IROTH | stat.S_IWOTH) & ~mask
+
+
+FILE_MODE = _file_mode()
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
@@ -26,6 +42,7 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes the file private; results get the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -61,6 +78,43 @@ def versions() -> dict[str, str]:
     return out
 
 
+LOCK_NAME = ".lock"
+"""A run folder's lock file: a running job holds an exclusive ``flock`` on it until it finishes
+(the system releases it if the process dies)."""
+
+
+def _try_lock(path: Path) -> int | None:
+    """An open descriptor holding the exclusive lock of folder ``path``, or ``None`` when another
+    process holds it. Creates the folder and its lock file."""
+    path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    if fcntl is None:  # no advisory locks on this platform: the finished-run check still holds
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def in_use(run_dir: Path | str) -> bool:
+    """Whether a job that is still running holds folder ``run_dir`` (its lock is taken)."""
+    path = Path(run_dir)
+    if not (path / LOCK_NAME).exists():
+        return False
+    fd = _try_lock(path)
+    if fd is None:
+        return True
+    os.close(fd)
+    return False
+
+
+def in_use_error(run_dir: Path | str, key: str = "hydra.run.dir") -> str:
+    """The one-line refusal of a folder another running job holds."""
+    return f"{key}: {run_dir} is in use by a job still running; allowed: a new folder"
+
+
 def read_status(run_dir: Path) -> str | None:
     """Status recorded in a run folder's manifest, or ``None`` when there is none."""
     try:
@@ -69,21 +123,32 @@ def read_status(run_dir: Path) -> str | None:
         return None
 
 
+def finished_error(run_dir: Path | str, key: str = "hydra.run.dir") -> str:
+    """The one-line refusal of a folder that holds a finished run."""
+    return (
+        f"{key}: {run_dir} already holds a finished run; allowed: a new folder (finished results are never overwritten)"
+    )
+
+
 class RunFolder:
     """A results folder with a manifest whose status goes ``running`` -> ``ok`` | ``failed``.
 
+    The job holds the folder's lock (:data:`LOCK_NAME`) from here until :meth:`finish`, so a
+    second job pointed at the same folder is refused while the first runs.
+
     Raises:
-        SimInputError: if the folder already holds a finished (``ok``) run: finished results are
-            never overwritten.
+        SimInputError: if the folder already holds a finished (``ok``) run (finished results are
+            never overwritten) or another running job holds it.
     """
 
     def __init__(self, path: Path | str, kind: str = "projection") -> None:
         self.path = Path(path)
+        self._lock = _try_lock(self.path)
+        if self._lock is None:
+            raise SimInputError(in_use_error(self.path))
         if read_status(self.path) == "ok":
-            raise SimInputError(
-                f"hydra.run.dir: {self.path} already holds a finished run; "
-                "allowed: a new folder (finished results are never overwritten)"
-            )
+            self._release()
+            raise SimInputError(finished_error(self.path))
         self.kind = kind
         self.t0 = time.perf_counter()
         self.manifest: dict[str, Any] = {
@@ -112,3 +177,9 @@ class RunFolder:
         if error:
             self.manifest["error"] = error
         self.write_manifest()
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the lock
+            self._lock = None

@@ -73,13 +73,67 @@ def test_cli_writes_a_finished_run(finished_run, observed):
 
 
 def test_finished_run_is_never_overwritten(finished_run):
+    """Refused before Hydra starts, so not even the run's record of its config or its log changes."""
     out, _ = finished_run
-    before = (out / "summary.csv").read_bytes()
-    proc = run_cli("population=tiny", "ensemble=single", f"hydra.run.dir={out}")
+    files = ["summary.csv", "manifest.json", "cli.log", ".hydra/config.yaml", ".hydra/overrides.yaml"]
+    before = {name: (out / name).read_bytes() for name in files}
+    proc = run_cli("population=tiny", "ensemble=single", "rng_seed=5", f"hydra.run.dir={out}")
     assert proc.returncode == 2
     assert "never overwritten" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert manifest(out)["status"] == "ok"
-    assert (out / "summary.csv").read_bytes() == before
+    assert {name: (out / name).read_bytes() for name in files} == before
+
+
+def test_a_folder_in_use_by_a_running_job_is_refused(tmp_path):
+    from sim.manifest import RunFolder
+
+    out = tmp_path / "busy"
+    running = RunFolder(out)  # holds the folder's lock, as a running job does
+    proc = run_cli("population=tiny", "ensemble=single", f"hydra.run.dir={out}")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"error: hydra.run.dir: {out} is in use by a job still running; allowed: a new folder"
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "manifest.json"]  # Hydra wrote nothing
+    assert manifest(out)["status"] == "running"
+    running.finish("failed", "test")
+    proc = run_cli("population=tiny", "ensemble=single", "reporting.figures=false", f"hydra.run.dir={out}")
+    assert proc.returncode == 0, proc.stderr  # released: a failed run's folder may be reused
+    assert manifest(out)["status"] == "ok"
+
+
+def test_a_new_folder_is_claimed_once(tmp_path):
+    from sim.cli import claim_new
+
+    base = tmp_path / "runs" / "20261207-230348-baseline"
+    assert claim_new(base) == base and base.is_dir()
+    assert claim_new(base) == base.with_name("20261207-230348-baseline-2")
+    assert claim_new(base) == base.with_name("20261207-230348-baseline-3")
+
+
+def test_jobs_started_together_get_their_own_folders(tmp_path):
+    """Two runs started at once on the default, time-stamped folder name: each writes its own."""
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    args = ["population=tiny", "ensemble=single", "reporting.figures=false"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "sim", *args, f"rng_seed={seed}"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (3, 4)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    folders = sorted((tmp_path / "results" / "runs").iterdir())
+    assert len(folders) == 2
+    assert sorted(manifest(f)["rng_seed"] for f in folders) == [3, 4]
+    for f in folders:
+        seed = manifest(f)["rng_seed"]
+        assert f"rng_seed={seed}" in (f / ".hydra" / "overrides.yaml").read_text()
+        assert manifest(f)["status"] == "ok" and (f / "summary.csv").exists()
 
 
 @pytest.mark.parametrize(
@@ -137,4 +191,4 @@ def test_bad_provinces_and_levers_are_refused_before_the_run_starts(tmp_path, ov
     assert len(lines) == 2 and lines[0].startswith(f"error: {key}") and "allowed" in lines[0], proc.stderr
     assert lines[1] == f"(recorded as failed in {out}/manifest.json)"
     assert manifest(out)["status"] == "failed"
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "manifest.json"]

@@ -75,7 +75,7 @@ def main() -> None:
     from sim.plan.spec import load_plan
 
     setup_logging()
-    preflight(sys.argv[1:], load=load_plan, under="plans")
+    sys.argv += preflight(sys.argv[1:], load=load_plan, under="plans", config_name="plan")
     hydra_entry(job=run_plan_job, config_name="plan")
 
 
