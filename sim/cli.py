@@ -1,13 +1,14 @@
 """``python -m sim``: the Hydra entry point. Validate -> run -> save -> exit code.
 
 Exit codes: 0 finished; 2 bad input (one line on stderr, the run folder's manifest says
-``failed``); 1 unexpected internal error.
+``failed``); 130 interrupted (Ctrl-C or SIGTERM; manifest ``failed``); 1 unexpected internal error.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -221,6 +222,7 @@ def guarded(run_dir: Path, work, kind: str = "projection") -> int:
 
     0: ``work`` returned and the manifest says ``ok``. 2: bad input (a :class:`SimInputError` or a
     data error), printed as one line, manifest ``failed``; also when the folder holds a finished run.
+    130: interrupted (Ctrl-C or a termination signal), one line, manifest ``failed``.
     Any other error marks the manifest ``failed`` and propagates (exit 1).
     """
     from sim.observed import ObservedDataError
@@ -237,9 +239,10 @@ def guarded(run_dir: Path, work, kind: str = "projection") -> int:
         print(f"error: {exc}", file=sys.stderr)
         print(f"(recorded as failed in {run_dir}/manifest.json)", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, or a termination signal (see hydra_entry)
         folder.finish("failed", "interrupted")
-        raise
+        print(f"error: interrupted (recorded as failed in {run_dir}/manifest.json)", file=sys.stderr)
+        return 130
     except Exception as exc:
         folder.finish("failed", f"{type(exc).__name__}: {exc}")
         raise
@@ -277,6 +280,10 @@ def run_job(plain: dict, run_dir: Path) -> int:
     return guarded(run_dir, work)
 
 
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def hydra_entry(job=None, config_name: str = "config") -> None:
     """Run ``job(plain_config, run_dir) -> exit code`` as a Hydra app over ``conf/<config_name>.yaml``."""
     import hydra
@@ -285,8 +292,11 @@ def hydra_entry(job=None, config_name: str = "config") -> None:
 
     job = job or run_job
 
+    signal.signal(signal.SIGTERM, _terminated)  # a scheduler's or `timeout`'s stop, as Ctrl-C
+
     @hydra.main(config_path=str(CONF_DIR), config_name=config_name, version_base="1.3")
     def app(cfg: DictConfig) -> None:
+        logging.getLogger("MESA").setLevel(logging.WARNING)  # also in a launcher's worker processes
         plain = OmegaConf.to_container(cfg, resolve=True)
         code = job(plain, Path(HydraConfig.get().runtime.output_dir))
         if code:

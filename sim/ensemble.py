@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import multiprocessing
+import os
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -294,6 +296,19 @@ def _jobs(
     ]
 
 
+def worker_init() -> None:
+    """Initializer of every spawned worker: on Ctrl-C a worker stops at once without a traceback
+    of its own; the main process, which gets the same signal, marks the run failed. (When the
+    main process ignores Ctrl-C, as a job started in the background of a script does, so do the
+    workers.)"""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _stop_quietly)
+
+
+def _stop_quietly(signum, frame) -> None:
+    os._exit(128 + signum)
+
+
 @contextmanager
 def _workers(cfg: RunConfig):
     """One pool of ``ensemble.n_jobs`` spawned worker processes for every batch of an adaptive
@@ -304,7 +319,7 @@ def _workers(cfg: RunConfig):
         yield None
         return
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=cfg.ensemble.n_jobs, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=cfg.ensemble.n_jobs, mp_context=ctx, initializer=worker_init) as pool:
         yield pool
 
 
@@ -321,12 +336,19 @@ def _run_jobs(cfg: RunConfig, jobs: list[tuple], progress: bool, workers=None) -
         return results
     if workers is None:
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(cfg.ensemble.n_jobs, len(jobs)), mp_context=ctx) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(cfg.ensemble.n_jobs, len(jobs)), mp_context=ctx, initializer=worker_init
+        ) as pool:
             return _run_jobs(cfg, jobs, progress, pool)
     out: dict[int, RunResult] = {}
     futures = {workers.submit(_job, job): i for i, job in enumerate(jobs)}
-    for fut in as_completed(futures):
-        out[futures[fut]] = fut.result()
-        if progress:
-            log.info("replicate %d/%d done (%.1f s)", len(out), len(jobs), time.perf_counter() - t0)
+    try:
+        for fut in as_completed(futures):
+            out[futures[fut]] = fut.result()
+            if progress:
+                log.info("replicate %d/%d done (%.1f s)", len(out), len(jobs), time.perf_counter() - t0)
+    except BaseException:  # interrupted or failed: start no further run (those running finish)
+        for fut in futures:
+            fut.cancel()
+        raise
     return [out[k] for k in sorted(out)]

@@ -68,6 +68,8 @@ def test_cli_writes_a_finished_run(finished_run, observed):
         for lang in ("en", "vi"):
             assert (out / "figures" / f"{name}_{lang}.png").stat().st_size > 10_000
     assert not (out / ".staging").exists()
+    mode = (out / "outcomes.npz").stat().st_mode & 0o777  # written with open(): the usual mode
+    assert all((out / name).stat().st_mode & 0o777 == mode for name in ("summary.csv", "targets.csv", "manifest.json"))
     assert "replicate" in proc.stdout + proc.stderr  # progress is shown
     assert "Warning" not in proc.stderr
 
@@ -134,6 +136,31 @@ def test_jobs_started_together_get_their_own_folders(tmp_path):
         seed = manifest(f)["rng_seed"]
         assert f"rng_seed={seed}" in (f / ".hydra" / "overrides.yaml").read_text()
         assert manifest(f)["status"] == "ok" and (f / "summary.csv").exists()
+
+
+def test_a_stopped_run_is_marked_failed(tmp_path):
+    """SIGTERM (as `timeout` or a scheduler sends) while the runs go: one line, exit code 130, the
+    manifest says failed, no finished tables."""
+    import signal
+    import time
+
+    out = tmp_path / "stopped"
+    args = ["population=tiny", "ensemble.n_reps=400", "ensemble.n_draws=0", f"hydra.run.dir={out}"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and "n_reps" not in (
+        (out / "manifest.json").read_text() if (out / "manifest.json").exists() else ""
+    ):
+        time.sleep(0.2)
+    time.sleep(1.0)  # the runs have started
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [f"error: interrupted (recorded as failed in {out}/manifest.json)"]
+    assert manifest(out)["status"] == "failed" and manifest(out)["error"] == "interrupted"
+    assert not (out / "summary.csv").exists()
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,7 @@ def sweep(tmp: Path, launcher: str | None) -> Path:
     env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
     proc = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "MESA" not in proc.stdout + proc.stderr  # mesa's line per model step stays out of the log
     return out
 
 

@@ -158,6 +158,9 @@ class SeededMappingSampler(MappingSampler):
 
 
 def _init_worker() -> None:
+    from sim.ensemble import worker_init
+
+    worker_init()
     logging.getLogger("pyabc").setLevel(logging.WARNING)
 
 

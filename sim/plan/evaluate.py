@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import RunConfig, ScenarioConfig
-from sim.ensemble import EnsembleResult, parameter_sets, run_replicate
+from sim.ensemble import EnsembleResult, parameter_sets, run_replicate, worker_init
 from sim.plan.spec import Plan, entry_for
 from sim.behaviour.adoption import FULL
 from sim.results import RunResult
@@ -147,7 +147,9 @@ class Evaluator:
         else:
             if self._pool is None:
                 ctx = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=self.cfg.ensemble.n_jobs, mp_context=ctx)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.cfg.ensemble.n_jobs, mp_context=ctx, initializer=worker_init
+                )
             results = list(self._pool.map(_job, jobs))
         self.n_evaluated += len(allocations)
         log.info(
