@@ -33,13 +33,48 @@ def run(
 
 
 def save(
-    res: EnsembleResult, run_dir: Path | str, observed=None, figures: bool = True, langs: tuple[str, ...] = ("en",)
+    res: EnsembleResult,
+    run_dir: Path | str,
+    observed=None,
+    figures: bool = True,
+    langs: tuple[str, ...] | None = None,
 ) -> list[Path]:
-    """Write a run folder (tables, arrays, charts) for an ensemble run from Python."""
+    """Write a run folder for an ensemble run from Python, as ``python -m sim`` does: tables,
+    arrays, charts (``langs``: both languages by default, ``reporting.lang`` first) and a
+    ``manifest.json`` whose status goes ``running`` -> ``ok``, so ``python -m sim.compare`` reads it.
+
+    Raises:
+        SimInputError: ``run_dir`` holds a finished run (never overwritten) or a running job's.
+    """
+    import sys
+
+    from sim.config import to_dict
+    from sim.manifest import RunFolder
     from sim.outputs import write_run_outputs
 
+    cfg = res.cfg
     if observed is None:
         from sim.observed import load_observed
 
-        observed = load_observed(res.cfg.observed_dir or None)
-    return write_run_outputs(res, observed, run_dir, figures=figures, langs=langs, dpi=res.cfg.reporting.dpi)
+        observed = load_observed(cfg.observed_dir or None)
+    if langs is None:
+        langs = (cfg.reporting.lang,) + tuple(x for x in ("en", "vi") if x != cfg.reporting.lang)
+    folder = RunFolder(run_dir)
+    try:
+        folder.update(
+            command=["sim.save", *sys.argv[:1]],
+            scenario=cfg.scenario.name,
+            rng_seed=cfg.rng_seed,
+            population_scale=cfg.population.scale,
+            n_reps=cfg.ensemble.n_reps,
+            n_draws=cfg.ensemble.n_draws,
+            data_hashes=observed.hashes,
+            config=to_dict(cfg),
+            n_runs=len(res.results),
+        )
+        written = write_run_outputs(res, observed, run_dir, figures=figures, langs=langs, dpi=cfg.reporting.dpi)
+    except BaseException as exc:
+        folder.finish("failed", f"{type(exc).__name__}: {exc}")
+        raise
+    folder.finish("ok")
+    return written

@@ -130,6 +130,16 @@ def test_baseline_run_folder_has_a_zero_cost_total(tmp_path, observed):
     costs = pd.read_csv(tmp_path / "base" / "costs.csv")
     assert list(costs.columns) == COST_COLUMNS and list(costs["kind"]) == ["total"]
     assert costs[["cost_vnd_low", "cost_vnd_central", "cost_vnd_high"]].to_numpy().tolist() == [[0.0, 0.0, 0.0]]
+    # a run folder like the command line's: a finished manifest, never overwritten, read by sim.compare
+    from sim.compare import read_run
+    from sim.errors import SimInputError
+
+    assert json.loads((tmp_path / "base" / "manifest.json").read_text())["status"] == "ok"
+    before = (tmp_path / "base" / "summary.csv").read_bytes()
+    with pytest.raises(SimInputError, match="never overwritten"):
+        sim.save(res, tmp_path / "base", observed, figures=False)
+    assert (tmp_path / "base" / "summary.csv").read_bytes() == before
+    assert read_run(tmp_path / "base").manifest["scenario"] == res.cfg.scenario.name
 
 
 def test_invalid_lever_in_a_scenario_stops_the_cli_with_one_line(tmp_path):
