@@ -455,7 +455,11 @@ def load_observed(root: Path | str | None = None) -> ObservedData:
     label = root.name or str(root)
     descriptor = root / "datapackage.json"
     if not descriptor.is_file():
-        raise ObservedDataError(f"{label}/datapackage.json: file not found in {root}")
+        what = "no such folder" if not root.is_dir() else "no datapackage.json in it"
+        raise ObservedDataError(
+            f"observed_dir: {root}: {what}; allowed: a data folder like seeds/ "
+            f"({label}/datapackage.json: file not found)"
+        )
     try:
         package = json.loads(descriptor.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:

@@ -143,7 +143,10 @@ def _set(column, row, value):
 CASES = {  # name: (damage, texts the message must contain)
     "missing csv": (lambda r: (r / "targets.csv").unlink(), ["targets.csv", "not found"]),
     "missing geojson": (lambda r: (r / "geo" / "vn63_provinces.geojson").unlink(), ["geo/vn63_provinces.geojson"]),
-    "missing descriptor": (lambda r: (r / "datapackage.json").unlink(), ["datapackage.json"]),
+    "missing descriptor": (  # no data package at all: the message names the key
+        lambda r: (r / "datapackage.json").unlink(),
+        ["observed_dir: ", "no datapackage.json in it", "seeds/datapackage.json: file not found"],
+    ),
     "malformed json": (
         lambda r: (r / "datapackage.json").write_text("{not json", encoding="utf-8"),
         ["datapackage.json", "JSON"],
@@ -237,9 +240,14 @@ def test_damaged_package_fails_with_one_line_naming_the_file(tmp_path, case):
     with pytest.raises(ObservedDataError) as err:
         load_observed(root)
     msg = str(err.value)
-    assert "\n" not in msg and msg.startswith("seeds/"), msg
+    assert "\n" not in msg and msg.startswith("observed_dir: " if case == "missing descriptor" else "seeds/"), msg
     for needle in needles:
         assert needle in msg, (needle, msg)
+
+
+def test_a_data_folder_that_does_not_exist_names_the_key(tmp_path):
+    with pytest.raises(ObservedDataError, match=r"^observed_dir: .*nowhere: no such folder; allowed: "):
+        load_observed(tmp_path / "nowhere")
 
 
 def test_untouched_copy_loads_and_hashes_match(tmp_path, data):
