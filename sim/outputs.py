@@ -63,6 +63,25 @@ def make_figures(ens: EnsembleResult, observed: ObservedData, summary: pd.DataFr
     return {f"{name}_{lang}.png": fig for name, fig in figs.items()}
 
 
+def warn_unjudged(ens: EnsembleResult, observed: ObservedData) -> list[str]:
+    """Log a warning naming the modelled targets whose deadline lies outside the run's months
+    (``targets.csv`` leaves them out); returns their ids."""
+    dates = set(ens.dates)
+    tg = observed.targets
+    missed = [r.target_id for r in tg.itertuples() if bool(r.modelled) and r.deadline not in dates]
+    if missed:
+        deadline, _ = localities_target(observed)
+        extra = "" if deadline in dates else f"; so do bottlenecks.csv and the province charts (deadline {deadline})"
+        log.warning(
+            "targets not judged, their deadline is outside the run (%s .. %s): %s; targets.csv leaves them out%s",
+            ens.dates[0],
+            ens.dates[-1],
+            ", ".join(missed),
+            extra,
+        )
+    return missed
+
+
 def write_run_outputs(
     ens: EnsembleResult,
     observed: ObservedData,
@@ -77,6 +96,7 @@ def write_run_outputs(
         The paths written.
     """
     run_dir = Path(run_dir)
+    warn_unjudged(ens, observed)
     staging = run_dir / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "figures").mkdir(parents=True)

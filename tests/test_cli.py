@@ -206,6 +206,7 @@ def test_missing_data_file_fails_with_one_line(tmp_path):
         (["scenario=lever_fees", "scenario.levers.0.fee_cut=1.5"], "scenario.levers[0].fee_cut"),
         (["scenario=lever_fees", "+scenario.levers.0.fee_cutt=0.5"], "scenario.levers[0].fee_cutt"),
         (["+scenario.levers.0.gap_closed=0.5"], "scenario.levers[0]"),
+        (["scenario=lever_fees", "scenario.levers.0.start=2031-01"], "scenario.levers[0].start"),
     ],
 )
 def test_bad_provinces_and_levers_are_refused_before_the_run_starts(tmp_path, overrides, key):

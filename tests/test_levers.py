@@ -397,8 +397,9 @@ def test_one_off_costs_scale_with_size_and_add_over_simulated_provinces(observed
     assert both == pytest.approx(one + two, rel=1e-12) and both < half
     lowland = cost_table(year_cfg(lever, provinces='["01"]'), observed).at[0, "cost_vnd_central"]
     assert lowland == 0.0  # Hà Nội is not in a mountain region: targeted by nobody
-    late = {**lever, "start": "2026-01"}
-    assert cost_table(year_cfg(late), observed).at[0, "cost_vnd_central"] == 0.0  # starts after the run
+    late = {**lever, "start": "2026-01"}  # after the run: it would do nothing and cost nothing, so it is refused
+    with pytest.raises(SimInputError, match=r"^scenario\.levers\[0\]\.start: 2026-01 is after the run's end"):
+        cost_table(year_cfg(late), observed)
 
 
 def test_cost_draws_are_reproducible_and_follow_the_range(observed):

@@ -171,3 +171,22 @@ def test_a_scenario_gives_identical_numbers_serial_or_parallel(observed):
     parallel = sim.run(load_config([*overrides, "ensemble.n_jobs=2"]), observed).indicators()
     assert serial.keys() == parallel.keys()
     assert all(np.array_equal(serial[k], parallel[k], equal_nan=True) for k in serial)
+
+
+def test_a_run_that_ends_before_a_deadline_says_which_targets_it_leaves_out(tmp_path, observed, caplog):
+    res = sim.run(load_config(["population=tiny", "ensemble=single", "timeline.end=2025-06"]), observed)
+    with caplog.at_level("WARNING", logger="sim.outputs"):
+        sim.save(res, tmp_path / "short", observed, figures=False)
+    (line,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert line.startswith("targets not judged, their deadline is outside the run (2017-01 .. 2025-06): ")
+    for target in ("full_online_ministries_2025", "full_online_localities_2025", "adults_using_ops_2030"):
+        assert target in line
+    assert "bottlenecks.csv" in line
+    assert pd.read_csv(tmp_path / "short" / "targets.csv").empty
+    assert not (tmp_path / "short" / "bottlenecks.csv").exists()
+    caplog.clear()
+    res = sim.run(load_config(SHORT), observed)  # ends 2025-12: only the 2030 target is left out
+    with caplog.at_level("WARNING", logger="sim.outputs"):
+        sim.save(res, tmp_path / "to2025", observed, figures=False)
+    (line,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert line.endswith(": adults_using_ops_2030; targets.csv leaves them out")

@@ -162,7 +162,11 @@ class Lever(ABC):
                 if f.metadata.get("required") and f.name not in entry:
                     raise SimInputError(f"{where}.{f.name}: missing; allowed: {f.metadata.get('doc', '')}")
             params = from_dict(cls.Params, dict(entry), f"{where}.")
-            parse_ym(params.start, f"{where}.start")
+            if parse_ym(params.start, f"{where}.start") > parse_ym(cfg.timeline.end):
+                raise SimInputError(
+                    f"{where}.start: {params.start} is after the run's end (timeline.end {cfg.timeline.end}), "
+                    "so the lever would do nothing; allowed: a month up to timeline.end"
+                )
             codes = resolve_targets(params, where, cfg)
             cls.check(params, where)
         except SimInputError as exc:
