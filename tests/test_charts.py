@@ -219,3 +219,31 @@ def test_legends_read_row_by_row():
     shown = [name for row in rows for _, name in sorted((b.x0, n) for b, n in boxes if round(b.y0) == row)]
     assert shown == names
     assert charts.row_major(list("abcdefg"), 3) == list("adgbecf")
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_the_ranking_explains_its_bars_and_shows_only_what_it_draws(summary, observed, lang):
+    from sim.reporting.labels import label
+
+    meta = {"scenario": "s", "n_runs": 4, "n_draws": 2, "scale": 100}
+    fig = charts.province_ranking_chart(summary, observed.provinces, meta, lang)
+    note = fig.texts[-1].get_text()
+    assert label("note_ranking", lang, year="2025", draws=label("draws", lang)) in note
+    assert label("note_obs", lang) not in note  # no observed figures on this chart
+    (legend,) = fig.legends
+    assert len(legend.get_texts()) == 7  # six regions and the target line, under the axis
+    two = summary[summary.scope.isin(["02", "04"])]  # a run of two provinces of one region
+    small = charts.province_ranking_chart(two, observed.provinces, meta, lang)
+    assert [t.get_text() for t in small.legends[0].get_texts()][1:] == [f"{label('target', lang)} 70 %"]
+    assert small.get_figheight() < fig.get_figheight() / 2
+
+
+def test_notes_keep_a_number_with_its_percent_sign_and_ticks_drop_needless_decimals():
+    from sim.reporting.briefing import tick_number
+    from sim.reporting.labels import label
+
+    for lang in ("en", "vi"):
+        assert "90\u00a0%" in label("note_compare_fan", lang) and " 90 %" not in label("note_compare_fan", lang)
+        assert "90 %" in label("band90", lang)  # short legend labels do not wrap: unchanged
+    assert [tick_number(v, "en") for v in (0.0, 10.0, 0.5, 0.25, 1.2)] == ["0", "10", "0.5", "0.25", "1.2"]
+    assert tick_number(2.5, "vi") == "2,5"

@@ -198,14 +198,20 @@ def comparison_chart(
         ax_c.legend(fontsize=7.5, loc="upper left")
         ax_c.set_ylim(*ax_c.get_ylim())  # fixed before the labels are placed in page units
         spread_labels(ax_c, national, markers)
-        ax_c.xaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, lang, 1)))
-        ax_c.yaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, lang, 1)))
+        ax_c.xaxis.set_major_formatter(FuncFormatter(lambda v, _: tick_number(v, lang)))
+        ax_c.yaxis.set_major_formatter(FuncFormatter(lambda v, _: tick_number(v, lang)))
         ax_c.set_xlabel(label("cost_axis", lang, unit=label("trillion_vnd", lang)))
         ax_c.set_ylabel(label("gain_axis", lang, year=deadline[:4]))
         fig.suptitle(label("title_compare", lang, year=deadline[:4]), fontweight="bold")
         note = label("note_compare", lang, baseline=labels.get(baseline, baseline))
         fig.text(0.01, -0.02, note, fontsize=7.5, color="#444", va="top", wrap=True)
         return fig
+
+
+def tick_number(v: float, lang: str) -> str:
+    """An axis tick with the decimals it needs, up to two (``10``, not ``10.0``; ``0.5``; ``0.25``)."""
+    digits = next((d for d in (0, 1) if abs(v * 10**d - round(v * 10**d)) < 1e-9), 2)
+    return number(v, lang, digits)
 
 
 def province_names(observed) -> dict[str, str]:

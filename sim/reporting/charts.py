@@ -176,9 +176,10 @@ def run_note(meta: dict, lang: str, bands: bool = True) -> str:
     )
 
 
-def _footer(fig: Figure, meta: dict, lang: str, legend_rows: int = 0) -> None:
+def _footer(fig: Figure, meta: dict, lang: str, legend_rows: int = 0, extra: str = "") -> None:
     below = -0.02 - 0.055 * legend_rows  # under a figure legend of that many rows
-    fig.text(0.01, below, run_note(meta, lang) + "\n" + label("note_obs", lang), fontsize=7.5, color="#444", va="top")
+    lines = [run_note(meta, lang), label("note_obs", lang)] + ([extra] if extra else [])
+    fig.text(0.01, below, "\n".join(lines), fontsize=7.5, color="#444", va="top")
 
 
 def _finish_panel(ax, title: str, lang: str) -> None:
@@ -187,10 +188,12 @@ def _finish_panel(ax, title: str, lang: str) -> None:
     _pct_axis(ax, lang)
 
 
-def _finish_figure(fig: Figure, first_ax, ylabel_key: str, title_key: str, meta: dict, lang: str) -> None:
+def _finish_figure(
+    fig: Figure, first_ax, ylabel_key: str, title_key: str, meta: dict, lang: str, extra: str = ""
+) -> None:
     first_ax.set_ylabel(label(ylabel_key, lang))
     fig.suptitle(label(title_key, lang), fontweight="bold")
-    _footer(fig, meta, lang, figure_legend(fig, first_ax, per_row=5))
+    _footer(fig, meta, lang, figure_legend(fig, first_ax, per_row=5), extra)
 
 
 def targets_chart(
@@ -215,7 +218,7 @@ def targets_chart(
                 lang,
             )
             _finish_panel(ax, label(scope, lang), lang)
-        _finish_figure(fig, axes[0], "share_of_dossiers", "title_targets", meta, lang)
+        _finish_figure(fig, axes[0], "share_of_dossiers", "title_targets", meta, lang, label("note_monthly", lang))
         return fig
 
 
@@ -259,11 +262,13 @@ def province_ranking_chart(
     rows = rows.join(provinces[["name_vi", "region_gso6"]]).sort_values("q50")
     regions = sorted(provinces["region_gso6"].unique())
     palette = dict(zip(regions, ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"], strict=False))
+    shown = [r for r in regions if r in set(rows["region_gso6"])]  # the simulated provinces' regions
+    height = max(3.5, 0.17 * len(rows) + 1.6)  # 12 in for the 63 provinces
     with style():
-        fig = Figure(figsize=(8.5, 12))
+        fig = Figure(figsize=(8.5, height))
         ax = fig.subplots()
         y = np.arange(len(rows))
-        ax.barh(y, rows["q50"], color=[palette[r] for r in rows["region_gso6"]], alpha=0.85)
+        ax.barh(y, rows["q50"], color=[palette[r] for r in rows["region_gso6"]], alpha=0.85, height=0.8)
         ax.errorbar(
             rows["q50"],
             y,
@@ -284,10 +289,28 @@ def province_ranking_chart(
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, lang)))
         ax.set_xlabel(label("share_of_dossiers", lang))
-        handles = [Patch(color=c, label=region(r, lang)) for r, c in palette.items()]
-        ax.legend(handles=[*handles, *ax.get_legend_handles_labels()[0]], loc="lower right", fontsize=7.5)
+        handles = [Patch(color=palette[r], label=region(r, lang)) for r in shown]
+        handles += ax.get_legend_handles_labels()[0]
+        ncol = 2 if len(handles) > 3 else len(handles)
+        n_rows = -(-len(handles) // ncol)
         ax.set_ylim(-1, len(rows))
         ax.set_title(label("title_ranking", lang, year=date[:4], target=percent(threshold, lang)), fontweight="bold")
         ax.grid(axis="y", visible=False)
-        _footer(fig, meta, lang)
+        # legend and note under the axis (not over the bars or the target line): rows of ~0.2 in
+        fig.subplots_adjust(bottom=(0.75 + 0.2 * n_rows + 0.45) / height, top=1 - 0.45 / height)
+        legend_top = 0.55 / height
+        fig.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, fig.subplotpars.bottom - legend_top),
+            ncol=ncol,
+            fontsize=7.5,
+            frameon=False,
+        )
+        note = (
+            run_note(meta, lang, bands=False)
+            + "\n"
+            + label("note_ranking", lang, year=date[:4], draws=label("draws", lang) if meta.get("n_draws") else "")
+        )
+        fig.text(0.01, 0.3 / height, note, fontsize=7.5, color="#444", va="top", wrap=True)
         return fig

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from sim.reporting.formats import integer, percent  # noqa: F401  (re-exported for chart code)
@@ -28,6 +29,9 @@ LABELS = {
         "note_obs": "Observed: published figures (seeds/observations.csv); horizontal bars show the period each figure covers; definitions differ between sources (see seeds/README.md).",
         "note_run": "Scenario: {scenario}. {n} replicates, 1 agent = {scale} people. Bands: spread over replicates{draws}.",
         "draws": " and parameter draws",
+        "note_monthly": "Lines and bands: monthly shares; a target is met when the whole year's share reaches it (targets.csv).",
+        "map_scale": "Colours: red below the target, green above it, each side on its own scale. Differences between provinces: the province_ranking chart.",
+        "note_ranking": "Bars: median over replicates of the share of the province's local dossiers processed fully online over the whole of {year}; whiskers: 90\u00a0% range over replicates{draws}. Colours: GSO regions.",
         "note_run_plain": "Scenario: {scenario}. {n} replicates{draws}, 1 agent = {scale} people.",
         "draws_across": " across parameter draws",
         "share_of_dossiers": "Share of dossiers",
@@ -48,7 +52,7 @@ LABELS = {
         "p_met": "Probability the target is met",
         "p_met_interval": "95 % interval (Monte-Carlo error only)",
         "cost_axis": "Central cost of the levers over the run ({unit})",
-        "gain_axis": "Gain over baseline in {year} (percentage points)",
+        "gain_axis": "Gain over baseline in {year}\n(percentage points)",
         "trillion_vnd": "trillion VND",
         "note_compare": "Left: bars = probability that the target is met (value above each bar), whiskers = its 95 % interval. Right: gain = the scenario's median share minus the baseline's ({baseline}), in percentage points, against the central cost of its levers over the whole run (costs.csv; to Dec 2030 with the default timeline). comparison.csv also gives the gain per trillion VND.",
         "note_compare_fan": "Lines: median over replicates (the baseline dashed, drawn on top: where a scenario's line is hidden, it equals the baseline); bands: 90 % range over replicates. Monthly shares; a target is met when the whole year's share reaches it.",
@@ -74,6 +78,9 @@ LABELS = {
         "note_obs": "Số liệu công bố: seeds/observations.csv; vạch ngang là thời kỳ số liệu bao phủ; định nghĩa khác nhau giữa các nguồn (xem seeds/README.md).",
         "note_run": "Kịch bản: {scenario}. {n} lần mô phỏng, 1 tác tử = {scale} người. Dải: độ phân tán giữa các lần mô phỏng{draws}.",
         "draws": " và các bộ tham số",
+        "note_monthly": "Đường và dải: tỷ lệ theo tháng; mục tiêu đạt khi tỷ lệ của cả năm đạt ngưỡng (targets.csv).",
+        "map_scale": "Màu: đỏ dưới mục tiêu, xanh trên mục tiêu, mỗi phía một thang riêng. So sánh giữa các tỉnh: biểu đồ province_ranking.",
+        "note_ranking": "Thanh: trung vị giữa các lần mô phỏng của tỷ lệ hồ sơ địa phương của tỉnh được xử lý trực tuyến toàn trình trong cả năm {year}; vạch: khoảng 90\u00a0% giữa các lần mô phỏng{draws}. Màu: vùng (GSO).",
         "note_run_plain": "Kịch bản: {scenario}. {n} lần mô phỏng{draws}, 1 tác tử = {scale} người.",
         "draws_across": " trên các bộ tham số",
         "share_of_dossiers": "Tỷ lệ hồ sơ",
@@ -93,10 +100,10 @@ LABELS = {
         "title_compare": "So sánh các kịch bản, năm {year}",
         "p_met": "Xác suất đạt mục tiêu",
         "p_met_interval": "Khoảng 95 % (chỉ sai số Monte-Carlo)",
-        "cost_axis": "Chi phí trung tâm của các giải pháp trong cả thời gian mô phỏng ({unit})",
-        "gain_axis": "Mức tăng so với kịch bản cơ sở năm {year} (điểm phần trăm)",
+        "cost_axis": "Chi phí ước tính mức giữa của các giải pháp trong cả thời gian mô phỏng ({unit})",
+        "gain_axis": "Mức tăng so với kịch bản cơ sở\nnăm {year} (điểm phần trăm)",
         "trillion_vnd": "nghìn tỷ đồng",
-        "note_compare": "Trái: cột = xác suất đạt mục tiêu (giá trị ghi trên mỗi cột), vạch = khoảng 95 %. Phải: mức tăng = trung vị của kịch bản trừ trung vị của kịch bản cơ sở ({baseline}), tính bằng điểm phần trăm, so với chi phí trung tâm của các giải pháp trong cả thời gian mô phỏng (costs.csv; đến tháng 12/2030 với mốc thời gian mặc định). comparison.csv có thêm mức tăng trên mỗi nghìn tỷ đồng.",
+        "note_compare": "Trái: cột = xác suất đạt mục tiêu (giá trị ghi trên mỗi cột), vạch = khoảng 95 %. Phải: mức tăng = trung vị của kịch bản trừ trung vị của kịch bản cơ sở ({baseline}), tính bằng điểm phần trăm, so với chi phí ước tính mức giữa của các giải pháp trong cả thời gian mô phỏng (costs.csv; đến tháng 12/2030 với mốc thời gian mặc định). comparison.csv có thêm mức tăng trên mỗi nghìn tỷ đồng.",
         "note_compare_fan": "Đường: trung vị giữa các lần mô phỏng (kịch bản cơ sở là nét đứt, vẽ trên cùng: nơi không thấy đường của một kịch bản là nơi kịch bản đó trùng với kịch bản cơ sở); dải: khoảng 90 %. Tỷ lệ theo tháng; mục tiêu đạt khi tỷ lệ của cả năm đạt ngưỡng.",
     },
 }
@@ -118,6 +125,9 @@ def region(name: str, lang: str) -> str:
 
 
 def label(key: str, lang: str, **fmt) -> str:
-    """Label ``key`` in ``lang`` (NFC), formatted with ``fmt``."""
+    """Label ``key`` in ``lang`` (NFC), formatted with ``fmt``. In the notes under charts, which
+    wrap, a number and its ``%`` are joined by a no-break space, so a line never ends in ``90``."""
     text = LABELS[lang][key].format(**fmt) if fmt else LABELS[lang][key]
+    if key.startswith("note_"):
+        text = re.sub(r"(\d) %", "\\1\u00a0%", text)
     return unicodedata.normalize("NFC", text)

@@ -157,10 +157,11 @@ def choropleth_chart(
         ax.set_title(title, fontweight="bold")
         note = run_note(meta, lang, bands=False)
         grey = label("map_grey", lang)
+        scale = f"\n{label('map_scale', lang)}" if threshold is not None else ""
         ax.text(
             0.0,
             -0.01,
-            f"{note}\n{grey}\n{attribution(lang)}",
+            f"{note}\n{grey}{scale}\n{attribution(lang)}",
             fontsize=6.8,
             color="#444",
             va="top",
