@@ -118,24 +118,31 @@ def launcher_error(overrides: list[str]) -> str | None:
 
 
 def load_run_config(overrides: list[str]) -> RunConfig:
-    """:func:`load_config`, then the checks that need the province table: the simulated provinces
-    and the scenario's levers (their keys, ranges and targets), so a bad value is refused before the
-    run folder exists.
+    """:func:`load_config`, then the checks that need the data: the observed-data folder, the
+    simulated provinces, the scenario's levers (their keys, ranges and targets) and the posterior
+    draws ``ensemble.n_draws`` asks for, so a bad value is refused before the run folder exists.
 
     Raises:
-        SimInputError: one line naming the key and what is allowed.
+        SimInputError: one line naming the key (or the data file) and what is allowed.
     """
-    from sim.ensemble import build_levers
+    from sim.ensemble import build_levers, parameter_sets
     from sim.levers.common import province_table
     from sim.model import select_provinces
+    from sim.observed import ObservedDataError, load_observed
 
     cfg = load_config(overrides)
+    quiet = logging.getLogger("sim.observed")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # the run logs the data it loads, once
     try:
-        table = province_table(cfg.observed_dir)
-    except Exception:  # a missing or malformed data file: the run's data loading names it (one line)
-        return cfg
-    select_provinces(table, cfg.population.provinces)
+        load_observed(cfg.observed_dir or None)
+    except ObservedDataError as exc:
+        raise SimInputError(str(exc)) from None
+    finally:
+        quiet.setLevel(level)
+    select_provinces(province_table(cfg.observed_dir), cfg.population.provinces)
     build_levers(cfg)
+    parameter_sets(cfg)
     return cfg
 
 

@@ -207,11 +207,12 @@ def test_missing_data_file_fails_with_one_line(tmp_path):
         (["scenario=lever_fees", "+scenario.levers.0.fee_cutt=0.5"], "scenario.levers[0].fee_cutt"),
         (["+scenario.levers.0.gap_closed=0.5"], "scenario.levers[0]"),
         (["scenario=lever_fees", "scenario.levers.0.start=2031-01"], "scenario.levers[0].start"),
+        (["params=default", "ensemble.n_draws=4"], "ensemble.n_draws"),  # hand-set values have no draws
     ],
 )
 def test_bad_provinces_and_levers_are_refused_before_the_run_starts(tmp_path, overrides, key):
-    """Checks that need the province table (simulated provinces, the levers' keys, ranges and
-    targets) run before Hydra makes the run folder: it holds only the failed manifest, no log."""
+    """Checks that need the data (simulated provinces, the levers' keys, ranges and targets, the
+    posterior draws) run before Hydra makes the run folder: it holds only the failed manifest, no log."""
     out = tmp_path / "bad"
     proc = run_cli("population=tiny", "ensemble=single", *overrides, f"hydra.run.dir={out}")
     assert proc.returncode == 2
