@@ -341,7 +341,7 @@ def compose_plain(overrides: list[str] | None = None, config_name: str = "config
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=list(overrides or []))
     except Exception as exc:  # Hydra/OmegaConf errors are multi-line: reduce to one line
-        line = hydra_error_line(exc)
+        line = hydra_error_line(exc, config_name)
         raise SimInputError(_lever_key_line(line, list(overrides or []), config_name)) from None
     finally:
         GlobalHydra.instance().clear()
@@ -388,8 +388,18 @@ def _lever_key_line(line: str, overrides: list[str], config_name: str) -> str:
     return f"{where}: unknown key; allowed: {', '.join(names)} ({kind} lever)"
 
 
-def hydra_error_line(exc: BaseException) -> str:
-    """Reduce a Hydra/OmegaConf composition error to one line naming the key."""
+COMMANDS = {"config": "sim", "plan": "sim.plan", "calibrate": "sim.calibrate"}
+"""The command (``python -m <module>``) whose root config is ``conf/<name>.yaml``."""
+
+
+def cfg_job_command(config_name: str = "config") -> str:
+    """The command that prints the resolved root config ``config_name``, e.g. ``python -m sim.plan --cfg job``."""
+    return f"python -m {COMMANDS.get(config_name, 'sim')} --cfg job"
+
+
+def hydra_error_line(exc: BaseException, config_name: str = "config") -> str:
+    """Reduce a Hydra/OmegaConf composition error to one line naming the key; a hint to list the
+    keys names the command of the root config ``config_name`` (:data:`COMMANDS`)."""
     text = str(exc)
     if text.startswith("Error merging override") and exc.__cause__ is not None:
         text = str(exc.__cause__)  # the merge's own error names the key
@@ -398,7 +408,7 @@ def hydra_error_line(exc: BaseException) -> str:
         if "index out of range" in first:
             return (
                 f"{key or 'override'}: no such list entry; allowed: the entries the config has "
-                "(list them with: python -m sim --cfg job)"
+                f"(list them with: {cfg_job_command(config_name)})"
             )
         return f"{key + ': ' if key else ''}{first}"
     full_key = ""
@@ -416,7 +426,7 @@ def hydra_error_line(exc: BaseException) -> str:
         )
     if "Could not override" in first or "not in struct" in text:
         key = full_key or first.split("'")[1] if "'" in first else first
-        return f"{key}: unknown key (check the spelling; list keys with: python -m sim --cfg job)"
+        return f"{key}: unknown key (check the spelling; list keys with: {cfg_job_command(config_name)})"
     if "Could not find" in first:
         options, collecting = [], False
         for line in text.splitlines()[1:]:

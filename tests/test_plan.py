@@ -284,3 +284,99 @@ def test_differential_evolution_is_reproducible_serial_and_parallel(observed):
     # another seed draws another DE population (the greedy's start is the same kind of state)
     other = run_plan([*DE, "rng_seed=7"], observed=observed)
     assert other.de.search.objective >= other.path[-1].search.objective
+
+
+@pytest.mark.parametrize(
+    ("config_name", "override", "key", "command"),
+    [
+        ("plan", "planner.budget=5e12", "planner.budget", "python -m sim.plan --cfg job"),
+        ("plan", "planner.levers.9.bound=1", "planner.levers[9]", "python -m sim.plan --cfg job"),
+        ("calibrate", "calibration.nosuch=1", "calibration.nosuch", "python -m sim.calibrate --cfg job"),
+        ("config", "nosuch.key=1", "nosuch.key", "python -m sim --cfg job"),
+    ],
+)
+def test_unknown_key_hint_names_the_command_run(config_name, override, key, command):
+    # a misspelt key (planner.budget for planner.budget_vnd) or a missing list entry: the hint
+    # names the command whose --cfg job lists that config's keys, not always python -m sim
+    with pytest.raises(SimInputError) as err:
+        compose_plain([override], config_name)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"{key}: "), msg
+    assert msg.endswith(f"with: {command})"), msg
+
+
+def test_planner_cli_hint_for_a_misspelt_key(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.plan", "planner.budget=5e12", f"hydra.run.dir={tmp_path / 'plan'}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    lines = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert lines == [
+        "error: planner.budget: unknown key (check the spelling; list keys with: python -m sim.plan --cfg job)"
+    ]
+
+
+def test_planner_labels_name_the_year_judged():
+    # planner.deadline=2030 moves the 2025 localities target to Dec 2030: every label names 2030
+    # (not the id's 2025), and the fan chart marks only the chosen target
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from sim.plan import charts
+    from sim.plan.report import chart_meta, targets_for_fan, verdict
+
+    cfg, plan = load_plan([*SMALL, TRAINING, "planner.deadline=2030", "planner.targets=[full_online_localities_2025]"])
+    assert plan.targets["deadline"].tolist() == ["2030-12"] and plan.end == "2030-12"
+    final = SimpleNamespace(plan=plan, cfg=cfg)
+    outcome = SimpleNamespace(values=np.array([[0.38], [0.39], [0.40]]), met=np.zeros(3, bool), region_gap_pp=0.0)
+    chosen = SimpleNamespace(p=0.0, interval=(0.0, 0.07), cost=(1e12, 1.9e12, 2.8e12), final=outcome)
+    res = SimpleNamespace(mode="max_probability", reachable=False, chosen=chosen)
+
+    said = verdict(res, final)
+    assert "local dossiers fully online (2030) 39 %" in said["en"], said["en"]
+    assert "hồ sơ địa phương trực tuyến toàn trình (2030) 39 %" in said["vi"], said["vi"]
+    assert "(2025)" not in said["en"] and "(2025)" not in said["vi"]
+    assert charts.target_name("full_online_localities_2025", "en", 0.7) == "local dossiers fully online ≥ 70 % (2025)"
+
+    meta = chart_meta(res, final)
+    assert meta["deadlines"] == {"full_online_localities_2025": "2030-12"}
+    frontier = pd.DataFrame(
+        {
+            "label": ["baseline", "budget_0", "budget_1"],
+            "budget_fraction": [0.0, 0.0, 1.0],
+            "cost_vnd_low": [0, 0, 1e12],
+            "cost_vnd_central": [0, 0, 1.9e12],
+            "cost_vnd_high": [0, 0, 2.8e12],
+            "p_met": [0.0, 0.0, 0.0],
+            "p_met_lo": [0.0, 0.0, 0.0],
+            "p_met_hi": [0.07, 0.07, 0.07],
+            "median_full_online_localities_2025": [0.37, 0.37, 0.39],  # the column keeps the target's id
+        }
+    )
+    dates = [f"{y}-{m:02d}" for y in range(2020, 2031) for m in range(1, 13)]
+    keys = [
+        (s, scope, d) for s in ("baseline", "plan") for scope in ("ministries", "localities", "national") for d in dates
+    ]
+    summary = pd.DataFrame(keys, columns=["scenario", "scope", "date"]).assign(
+        indicator="share_dossiers_full_online", q05=0.3, q50=0.35, q95=0.4
+    )
+    fan_targets = targets_for_fan(final)
+    assert fan_targets.to_dict("records") == [{"scope": "localities", "threshold": 0.7, "deadline": "2030-12"}]
+    for lang, when, marker in (
+        ("en", "Dec 2030", "Target 70 % (Dec 2030)"),
+        ("vi", "tháng 12/2030", "Mục tiêu 70 % (12/2030)"),
+    ):
+        fig = charts.frontier_chart(frontier, meta, lang)
+        legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+        assert len(legend) == 1 and legend[0].endswith("(2030)"), legend
+        note = [t.get_text() for t in fig.texts if t.get_text() != fig.get_suptitle()]
+        assert any("(2030)" in n for n in note) and not any("(2025)" in n for n in note), note
+        fan = charts.plan_fan_chart(summary, fan_targets, lang)
+        title = fan.get_suptitle()
+        assert when in title and "2025" not in title, title
+        marks = {ax.get_title(): [t.get_text() for t in ax.texts] for ax in fan.axes}
+        assert [m for m in marks.values() if m] == [[marker]], marks  # the localities target only

@@ -34,6 +34,8 @@ LABELS = {  # chart sentences in two languages
         "map_value": "P(province's local dossiers fully online ≥ {threshold})",
         "plan": "plan",
         "baseline": "baseline",
+        "title_fan": "Fully online dossiers, plan and baseline, vs the chosen targets for {deadline}",
+        "title_fan_none": "Fully online dossiers, plan and baseline (no fully-online dossier target chosen)",
     },
     "vi": {
         "title_frontier": "Ngân sách và xác suất đạt mọi mục tiêu vào {deadline}",
@@ -52,6 +54,8 @@ LABELS = {  # chart sentences in two languages
         "map_value": "Xác suất tỷ lệ hồ sơ địa phương trực tuyến toàn trình của tỉnh ≥ {threshold}",
         "plan": "phương án",
         "baseline": "kịch bản cơ sở",
+        "title_fan": "Hồ sơ trực tuyến toàn trình, phương án và kịch bản cơ sở, so với mục tiêu đã chọn cho {deadline}",
+        "title_fan_none": "Hồ sơ trực tuyến toàn trình, phương án và kịch bản cơ sở (không chọn mục tiêu về hồ sơ)",
     },
 }
 
@@ -72,13 +76,19 @@ TARGET_NAMES = {  # the modelled targets of seeds/targets.csv, by id without the
 }
 
 
-def target_name(target_id: str, lang: str, threshold: float | None = None) -> str:
-    """A target in words, e.g. ``local dossiers fully online >= 70 % (2025)``; an id the table does
-    not name is returned as it is."""
-    stem, _, year = target_id.rpartition("_")
+def target_name(target_id: str, lang: str, threshold: float | None = None, deadline: str | None = None) -> str:
+    """A target in words with the year it is judged in, e.g. ``local dossiers fully online >= 70 % (2030)``.
+
+    The year is that of ``deadline`` (``YYYY-MM``: the target's deadline after ``planner.deadline``,
+    :attr:`sim.plan.spec.Plan.targets`), else the year in the id (its own deadline in
+    seeds/targets.csv). An id the table does not name is returned as it is, followed by the
+    deadline's year when that is not the id's.
+    """
+    stem, _, own = target_id.rpartition("_")
+    year = str(deadline)[:4] if deadline else own
     name = TARGET_NAMES[lang].get(stem)
-    if name is None or not year.isdigit():
-        return target_id
+    if name is None or not own.isdigit():
+        return target_id if not deadline or year == own else f"{target_id} ({year})"
     level = f" ≥ {percent(threshold, lang)}" if threshold is not None else ""
     return unicodedata.normalize("NFC", f"{name}{level} ({year})")
 
@@ -111,7 +121,8 @@ def frontier_chart(frontier: pd.DataFrame, meta: dict, lang: str = "en") -> Figu
         frontier: ``frontier.csv`` rows: ``label`` (``budget_<fraction>``, ``baseline``,
             ``costs_x``), ``budget_fraction``, ``cost_vnd_low/central/high`` (VND), ``p_met``,
             ``p_met_lo``, ``p_met_hi`` and ``median_<target_id>`` (0-1).
-        meta: ``deadline`` (YYYY-MM), ``targets`` ({target_id: threshold}), ``n_runs``, ``scale``,
+        meta: ``deadline`` (YYYY-MM), ``targets`` ({target_id: threshold}), ``deadlines``
+            ({target_id: YYYY-MM judged}, default the id's year), ``n_runs``, ``scale``,
             ``n_draws``, ``cost_factor``, ``budget`` (VND, max_probability mode) and ``required``
             (a probability, min_cost mode) if any.
         lang: ``en`` or ``vi``.
@@ -143,9 +154,10 @@ def frontier_chart(frontier: pd.DataFrame, meta: dict, lang: str = "en") -> Figu
         ax.set_ylim(-0.03, 1.05)
         ax.set_ylabel(text("y_p", lang))
         ax.legend(loc="upper left", fontsize=8)
+        deadlines = meta.get("deadlines") or {}
         for j, (target, threshold) in enumerate(meta["targets"].items()):
             color = _TARGET_COLORS[j % len(_TARGET_COLORS)]
-            name = target_name(target, lang, threshold)
+            name = target_name(target, lang, threshold, deadlines.get(target))
             ax_m.plot(rows["cost_vnd_central"] / 1e12, rows[f"median_{target}"], marker="o", color=color, label=name)
             ax_m.axhline(threshold, color=color, ls="--", lw=1)
         ax_m.set_ylim(0, 1)
@@ -162,7 +174,7 @@ def frontier_chart(frontier: pd.DataFrame, meta: dict, lang: str = "en") -> Figu
         note = text(
             "note_frontier",
             lang,
-            targets="; ".join(target_name(t, lang, v) for t, v in meta["targets"].items()),
+            targets="; ".join(target_name(t, lang, v, deadlines.get(t)) for t, v in meta["targets"].items()),
             n=meta["n_runs"],
             scale=number(meta["scale"], lang, 0),
             draws=sample_note(meta, lang),
@@ -194,14 +206,23 @@ def plan_fan_chart(summary: pd.DataFrame, targets: pd.DataFrame, lang: str = "en
 
     Args:
         summary: ``summary.csv`` rows of both (``scenario`` = ``baseline`` / ``plan``).
-        targets: ``scope, threshold, deadline`` of the dossier targets.
+        targets: ``scope, threshold, deadline`` of the chosen dossier targets, the deadline the one
+            judged (:func:`sim.plan.report.targets_for_fan`); only these are marked, and the title
+            names their deadlines.
         lang: ``en`` or ``vi``.
     """
     from sim.reporting.briefing import scenario_fan_chart
 
     rows = summary[summary["indicator"] == "share_dossiers_full_online"].copy()
     rows["scenario"] = rows["scenario"].map(lambda s: text(s, lang) if s in ("plan", "baseline") else s)
-    return scenario_fan_chart(rows, targets, [text("baseline", lang), text("plan", lang)], lang)
+    fig = scenario_fan_chart(rows, targets, [text("baseline", lang), text("plan", lang)], lang)
+    deadlines = sorted(set(targets["deadline"].astype(str)))
+    if deadlines:
+        title = text("title_fan", lang, deadline=", ".join(month(d, lang, True) for d in deadlines))
+    else:
+        title = text("title_fan_none", lang)
+    fig.suptitle(title, fontweight="bold")  # replaces the scenario comparison's "vs the 2025 targets"
+    return fig
 
 
 def province_map(probabilities: pd.DataFrame, meta: dict, lang: str = "en") -> Figure:

@@ -171,13 +171,14 @@ def verdict(res: PlanResult, final: Evaluator) -> dict[str, str]:
     lo, hi = e.interval
     p_en, p_vi = (f"{percent(e.p, x)} (95 % {percent(lo, x)}-{percent(hi, x)})" for x in ("en", "vi"))
     cost_en, cost_vi = (money_vnd(e.cost[1], x, 1, "trillion") for x in ("en", "vi"))
-    medians = ", ".join(
-        f"{target_name(t.target_id, 'en')} {percent(float(np.nanmedian(e.final.values[:, j])), 'en')}"
-        for j, t in enumerate(final.plan.targets.itertuples())
-    )
-    med_vi = ", ".join(
-        f"{target_name(t.target_id, 'vi')} {percent(float(np.nanmedian(e.final.values[:, j])), 'vi')}"
-        for j, t in enumerate(final.plan.targets.itertuples())
+    # each target named with the year it is judged in (planner.deadline applied), not its id's year
+    shares = [float(np.nanmedian(e.final.values[:, j])) for j in range(len(final.plan.targets))]
+    medians, med_vi = (
+        ", ".join(
+            f"{target_name(t.target_id, x, deadline=t.deadline)} {percent(v, x)}"
+            for t, v in zip(final.plan.targets.itertuples(), shares, strict=True)
+        )
+        for x in ("en", "vi")
     )
     if not res.reachable and (spec.mode == "min_cost" or e.p == 0):
         en = (
@@ -293,7 +294,7 @@ def write_plan(
             atomic_write(staging / name, table.to_csv(index=False, float_format="%.6g"))
         answer = answer_dict(res, final)
         atomic_write(staging / "answer.json", json.dumps(answer, indent=2, ensure_ascii=False) + "\n")
-        dossier_targets = targets_for_fan(final, observed)
+        dossier_targets = targets_for_fan(final)
         meta = chart_meta(res, final)
         for lang in langs if figures else ():
             figs = {
@@ -321,6 +322,7 @@ def answer_dict(res: PlanResult, final: Evaluator) -> dict:
         "reachable": bool(res.reachable),
         "deadline": final.plan.end,
         "targets": list(final.plan.targets["target_id"]),
+        "target_deadlines": dict(zip(final.plan.targets["target_id"], final.plan.targets["deadline"], strict=True)),
         "verdict": verdict(res, final),
         "chosen": {
             "cost_vnd": list(res.chosen.cost),
@@ -350,6 +352,7 @@ def chart_meta(res: PlanResult, final: Evaluator) -> dict:
     return {
         "deadline": final.plan.end,
         "targets": dict(zip(final.plan.targets["target_id"], final.plan.targets["threshold"], strict=True)),
+        "deadlines": dict(zip(final.plan.targets["target_id"], final.plan.targets["deadline"], strict=True)),
         "budget": final.plan.spec.budget_vnd if res.mode == "max_probability" else None,
         "n_runs": int(res.chosen.final.met.size),
         "scale": final.cfg.population.scale,
@@ -360,12 +363,9 @@ def chart_meta(res: PlanResult, final: Evaluator) -> dict:
     }
 
 
-def targets_for_fan(final: Evaluator, observed) -> pd.DataFrame:
-    """``scope, threshold, deadline`` of the dossier targets (the planner's deadline applied)."""
-    t = observed.targets
-    rows = t[(t["indicator"] == "share_dossiers_full_online") & t["modelled"].astype(bool)][
-        ["scope", "threshold", "deadline"]
-    ].copy()
-    if final.plan.spec.deadline:
-        rows["deadline"] = f"{final.plan.spec.deadline}-12"
-    return rows
+def targets_for_fan(final: Evaluator) -> pd.DataFrame:
+    """``scope, threshold, deadline`` of the chosen fully-online dossier targets, each at the
+    deadline judged (the planner's deadline applied, :attr:`sim.plan.spec.Plan.targets`); targets
+    not chosen are not drawn."""
+    t = final.plan.targets
+    return t[t["indicator"] == "share_dossiers_full_online"][["scope", "threshold", "deadline"]].reset_index(drop=True)
