@@ -221,3 +221,13 @@ def test_bad_provinces_and_levers_are_refused_before_the_run_starts(tmp_path, ov
     assert lines[1] == f"(recorded as failed in {out}/manifest.json)"
     assert manifest(out)["status"] == "failed"
     assert sorted(p.name for p in out.iterdir()) == [".lock", "manifest.json"]
+
+
+@pytest.mark.parametrize("module", ["sim", "sim.plan", "sim.calibrate"])
+def test_help_names_the_command(module):
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"python -m {module}: ") and "powered by Hydra" not in proc.stdout
+    assert "== Configuration groups ==" in proc.stdout and f"python -m {module} --hydra-help" in proc.stdout
