@@ -31,6 +31,7 @@ def chart_meta(ens: EnsembleResult) -> dict:
         "n_runs": len(ens.results),
         "n_draws": cfg.ensemble.n_draws,
         "scale": scale,  # people per agent; charts format it in their language
+        "provinces": tuple(cfg.population.provinces),  # empty: all 63
     }
 
 

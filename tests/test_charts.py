@@ -247,3 +247,22 @@ def test_notes_keep_a_number_with_its_percent_sign_and_ticks_drop_needless_decim
         assert "90 %" in label("band90", lang)  # short legend labels do not wrap: unchanged
     assert [tick_number(v, "en") for v in (0.0, 10.0, 0.5, 0.25, 1.2)] == ["0", "10", "0.5", "0.25", "1.2"]
     assert tick_number(2.5, "vi") == "2,5"
+
+
+def test_a_run_of_some_provinces_is_not_drawn_against_the_national_figures(summary, observed):
+    from sim.reporting.labels import label
+
+    meta = {"scenario": "s", "n_runs": 4, "n_draws": 0, "scale": 100, "provinces": ("02", "04")}
+    obs, tg = observed.observations, observed.targets
+    for lang in ("en", "vi"):
+        fig = charts.targets_chart(summary, obs, tg, meta, lang)
+        assert [ax.get_title() for ax in fig.axes[:3]][2] == label("selection", lang, n=2)
+        assert all(not ax.containers for ax in fig.axes[:3])  # no observed error bars
+        assert label("note_selection", lang, n=2, codes="02, 04") in fig.texts[-1].get_text()
+        usage = charts.usage_chart(summary, obs, tg, meta, lang)
+        assert len(usage.axes) == 1  # Ho Chi Minh City (79) is not simulated
+    whole = charts.targets_chart(summary, obs, tg, {**meta, "provinces": ()}, "en")
+    assert (
+        all(ax.containers for ax in whole.axes[:3])
+        and len(charts.usage_chart(summary, obs, tg, meta | {"provinces": ()}, "en").axes) == 2
+    )

@@ -178,7 +178,9 @@ def run_note(meta: dict, lang: str, bands: bool = True) -> str:
 
 def _footer(fig: Figure, meta: dict, lang: str, legend_rows: int = 0, extra: str = "") -> None:
     below = -0.02 - 0.055 * legend_rows  # under a figure legend of that many rows
-    lines = [run_note(meta, lang), label("note_obs", lang)] + ([extra] if extra else [])
+    chosen = meta.get("provinces") or ()
+    obs = label("note_selection", lang, n=len(chosen), codes=", ".join(chosen)) if chosen else label("note_obs", lang)
+    lines = [run_note(meta, lang), obs] + ([extra] if extra else [])
     fig.text(0.01, below, "\n".join(lines), fontsize=7.5, color="#444", va="top")
 
 
@@ -203,11 +205,13 @@ def targets_chart(
     with style():
         fig = Figure(figsize=(13, 4.4))
         axes = fig.subplots(1, 3, sharey=True)
+        chosen = meta.get("provinces") or ()  # a run of some provinces: the published figures are national
         for ax, scope in zip(axes, ("ministries", "localities", "national"), strict=True):
             rows = summary[(summary.indicator == "share_dossiers_full_online") & (summary.scope == scope)]
             _fan(ax, rows, COLORS[scope], lang)
             obs = observations[(observations.indicator == "share_dossiers_full_online") & (observations.scope == scope)]
-            _observed(ax, obs.drop_duplicates(["period_start", "period_end", "share"]), lang)
+            if not chosen:
+                _observed(ax, obs.drop_duplicates(["period_start", "period_end", "share"]), lang)
             _target(
                 ax,
                 targets[
@@ -217,7 +221,8 @@ def targets_chart(
                 ],
                 lang,
             )
-            _finish_panel(ax, label(scope, lang), lang)
+            title = label("selection", lang, n=len(chosen)) if chosen and scope == "national" else label(scope, lang)
+            _finish_panel(ax, title, lang)
         _finish_figure(fig, axes[0], "share_of_dossiers", "title_targets", meta, lang, label("note_monthly", lang))
         return fig
 
@@ -228,14 +233,19 @@ def usage_chart(
     """Share of adults who used online public services in the last 12 months: national and Ho Chi
     Minh City, vs the published figures (a calendar-year figure equals the 12-month value in
     December; the 2022 national figure covers January-July)."""
+    chosen = meta.get("provinces") or ()  # a run of some provinces: Ho Chi Minh City only if simulated
+    panels = [("national", label("selection", lang, n=len(chosen)) if chosen else label("national", lang))]
+    if not chosen or "79" in chosen:
+        panels.append(("79", label("hcmc", lang)))
     with style():
-        fig = Figure(figsize=(11, 4.4))
-        axes = fig.subplots(1, 2, sharey=True)
-        for ax, scope, title in ((axes[0], "national", label("national", lang)), (axes[1], "79", label("hcmc", lang))):
+        fig = Figure(figsize=(11 if len(panels) == 2 else 6.5, 4.4))
+        axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
+        for ax, (scope, title) in zip(axes, panels, strict=True):
             rows = summary[(summary.indicator == "share_citizens_using_ops") & (summary.scope == scope)]
             _fan(ax, rows, COLORS["national"], lang, label("usage_12m", lang))
             obs = observations[(observations.indicator == "share_citizens_using_ops") & (observations.scope == scope)]
-            _observed(ax, obs, lang)
+            if not chosen or (scope == "79" and "79" in chosen):
+                _observed(ax, obs, lang)
             if scope == "national":
                 _target(
                     ax, targets[(targets.indicator == "share_citizens_using_ops") & targets.modelled.astype(bool)], lang
