@@ -344,6 +344,7 @@ def test_planner_labels_name_the_year_judged():
 
     meta = chart_meta(res, final)
     assert meta["deadlines"] == {"full_online_localities_2025": "2030-12"}
+    assert meta["scenario_label"] == {"en": "plan", "vi": "phương án"}  # the notes under the charts
     frontier = pd.DataFrame(
         {
             "label": ["baseline", "budget_0", "budget_1"],

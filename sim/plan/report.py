@@ -349,6 +349,8 @@ def answer_dict(res: PlanResult, final: Evaluator) -> dict:
 
 def chart_meta(res: PlanResult, final: Evaluator) -> dict:
     """Facts the planner charts print (see :func:`sim.plan.charts.frontier_chart`)."""
+    from sim.plan.charts import text as plan_text
+
     return {
         "deadline": final.plan.end,
         "targets": dict(zip(final.plan.targets["target_id"], final.plan.targets["threshold"], strict=True)),
@@ -360,6 +362,7 @@ def chart_meta(res: PlanResult, final: Evaluator) -> dict:
         "cost_factor": final.plan.spec.cost_factor,
         "required": final.plan.spec.required_probability if res.mode == "min_cost" else None,
         "scenario": "plan",
+        "scenario_label": {lang: plan_text("plan", lang) for lang in ("en", "vi")},  # "phương án" in Vietnamese
     }
 
 
