@@ -146,9 +146,11 @@ def load_run_config(overrides: list[str]) -> RunConfig:
     return cfg
 
 
-def output_dir(overrides: list[str], config_name: str, multirun: bool) -> tuple[Path, bool]:
+def output_dir(overrides: list[str], config_name: str, multirun: bool) -> tuple[Path, bool] | None:
     """The folder Hydra will write a command's results to (``hydra.run.dir``, or
-    ``hydra.sweep.dir`` for a multirun), and whether it is the config's time-stamped default."""
+    ``hydra.sweep.dir`` for a multirun), and whether it is the config's time-stamped default;
+    ``None`` when Hydra's own settings among the overrides do not compose here (Hydra then
+    reports them itself)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
@@ -158,6 +160,8 @@ def output_dir(overrides: list[str], config_name: str, multirun: bool) -> tuple[
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+    except Exception:
+        return None
     finally:
         GlobalHydra.instance().clear()
     node = OmegaConf.to_container(cfg.hydra[key], resolve=False)
@@ -200,7 +204,10 @@ def preflight(argv: list[str], load=load_config, under: str = "runs", config_nam
     error = error or launcher_error(overrides)
     if not error:
         first = [o for o in combos[0] if not o.startswith("hydra/launcher=")]
-        path, stamped = output_dir(first, config_name, multirun)
+        found = output_dir(first, config_name, multirun)
+        if found is None:
+            return []
+        path, stamped = found
         key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
         if stamped:
             return [f"{key}={hydra_quote(str(claim_new(path)))}"]
