@@ -48,30 +48,19 @@ def save(
     """
     import sys
 
-    from sim.config import to_dict
-    from sim.manifest import RunFolder
-    from sim.outputs import write_run_outputs
+    from sim.manifest import RunFolder, run_facts
+    from sim.outputs import chart_langs, write_run_outputs
 
     cfg = res.cfg
     if observed is None:
         from sim.observed import load_observed
 
         observed = load_observed(cfg.observed_dir or None)
-    if langs is None:
-        langs = (cfg.reporting.lang,) + tuple(x for x in ("en", "vi") if x != cfg.reporting.lang)
+    langs = chart_langs(cfg) if langs is None else langs
     folder = RunFolder(run_dir)
     try:
-        folder.update(
-            command=["sim.save", *sys.argv[:1]],
-            scenario=cfg.scenario.name,
-            rng_seed=cfg.rng_seed,
-            population_scale=cfg.population.scale,
-            n_reps=cfg.ensemble.n_reps,
-            n_draws=cfg.ensemble.n_draws,
-            data_hashes=observed.hashes,
-            config=to_dict(cfg),
-            n_runs=len(res.results),
-        )
+        facts = run_facts(cfg, observed)
+        folder.update(command=["sim.save", *sys.argv[:1]], scenario=cfg.scenario.name, n_runs=len(res.results), **facts)
         written = write_run_outputs(res, observed, run_dir, figures=figures, langs=langs, dpi=cfg.reporting.dpi)
     except BaseException as exc:
         folder.finish("failed", f"{type(exc).__name__}: {exc}")

@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from sim.config import CONF_DIR, RESULTS_DIR, RunConfig, from_dict, load_config, to_dict
+from sim.config import CONF_DIR, RESULTS_DIR, RunConfig, from_dict, load_config
 from sim.errors import SimInputError
-from sim.manifest import RunFolder, finished_error, in_use, in_use_error, read_status
+from sim.manifest import RunFolder, finished_error, in_use, in_use_error, read_status, run_facts
 
 log = logging.getLogger("sim")
 HYDRA_FLAGS = {
@@ -271,23 +271,14 @@ def run_job(plain: dict, run_dir: Path) -> int:
     def work(folder: RunFolder) -> None:
         from sim.ensemble import run_ensemble
         from sim.observed import load_observed
-        from sim.outputs import write_run_outputs
+        from sim.outputs import chart_langs, write_run_outputs
 
         cfg: RunConfig = from_dict(RunConfig, plain)
         observed = load_observed(cfg.observed_dir or None)
-        folder.update(
-            command=sys.argv,
-            scenario=cfg.scenario.name,
-            rng_seed=cfg.rng_seed,
-            population_scale=cfg.population.scale,
-            n_reps=cfg.ensemble.n_reps,
-            n_draws=cfg.ensemble.n_draws,
-            data_hashes=observed.hashes,
-            config=to_dict(cfg),
-        )
+        folder.update(command=sys.argv, scenario=cfg.scenario.name, **run_facts(cfg, observed))
         log.info("run folder %s", run_dir)
         ens = run_ensemble(cfg, observed, progress=True, keep_state=False)  # no output uses it
-        langs = (cfg.reporting.lang,) + tuple(x for x in ("en", "vi") if x != cfg.reporting.lang)
+        langs = chart_langs(cfg)
         write_run_outputs(ens, observed, run_dir, figures=cfg.reporting.figures, langs=langs, dpi=cfg.reporting.dpi)
         folder.update(n_runs=len(ens.results), n_adult_agents_per_run=int(ens.results[0].adults.sum()))
 

@@ -115,6 +115,21 @@ def in_use_error(run_dir: Path | str, key: str = "hydra.run.dir") -> str:
     return f"{key}: {run_dir} is in use by a job still running; allowed: a new folder"
 
 
+def run_facts(cfg, observed) -> dict[str, Any]:
+    """The manifest's record of what a run of ``cfg`` (a :class:`sim.config.RunConfig`) on
+    ``observed`` is: seed, scale, replicates, draws, the data files' hashes and the full config."""
+    from sim.config import to_dict
+
+    return {
+        "rng_seed": cfg.rng_seed,
+        "population_scale": cfg.population.scale,
+        "n_reps": cfg.ensemble.n_reps,
+        "n_draws": cfg.ensemble.n_draws,
+        "data_hashes": observed.hashes,
+        "config": to_dict(cfg),
+    }
+
+
 def read_status(run_dir: Path) -> str | None:
     """Status recorded in a run folder's manifest, or ``None`` when there is none."""
     try:

@@ -35,6 +35,11 @@ def chart_meta(ens: EnsembleResult) -> dict:
     }
 
 
+def chart_langs(cfg) -> tuple[str, ...]:
+    """Both chart languages, ``reporting.lang`` first."""
+    return (cfg.reporting.lang,) + tuple(x for x in ("en", "vi") if x != cfg.reporting.lang)
+
+
 def localities_target(observed: ObservedData) -> tuple[str, float]:
     """Deadline and threshold of the modelled localities target (seeds/targets.csv; 2025-12, 0.70)."""
     tg = observed.targets

@@ -82,14 +82,13 @@ def test_default_plan_composes():
     assert mc.spec.mode == "min_cost" and mc.spec.budget_vnd == 0
 
 
+def plan_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim.plan", *args], capture_output=True, text=True, timeout=300)
+
+
 def test_cli_bad_input_exits_2_and_records_failure(tmp_path):
     out = tmp_path / "plan"
-    proc = subprocess.run(
-        [sys.executable, "-m", "sim.plan", "planner.budget_vnd=-5", f"hydra.run.dir={out}"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = plan_cli("planner.budget_vnd=-5", f"hydra.run.dir={out}")
     assert proc.returncode == 2
     lines = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
     assert len(lines) == 1 and "planner.budget_vnd" in lines[0]
@@ -306,12 +305,7 @@ def test_unknown_key_hint_names_the_command_run(config_name, override, key, comm
 
 
 def test_planner_cli_hint_for_a_misspelt_key(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "sim.plan", "planner.budget=5e12", f"hydra.run.dir={tmp_path / 'plan'}"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = plan_cli("planner.budget=5e12", f"hydra.run.dir={tmp_path / 'plan'}")
     assert proc.returncode == 2
     lines = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
     assert lines == [

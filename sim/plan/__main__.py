@@ -46,22 +46,13 @@ def run_plan_job(plain: dict, run_dir: Path) -> int:
     from sim.cli import guarded
 
     def work(folder) -> None:
-        from sim.config import to_dict
+        from sim.manifest import run_facts
         from sim.observed import load_observed
         from sim.plan.spec import split_plain
 
         cfg, plan = split_plain(plain)
         observed = load_observed(cfg.observed_dir or None)
-        folder.update(
-            command=sys.argv,
-            rng_seed=cfg.rng_seed,
-            population_scale=cfg.population.scale,
-            n_reps=cfg.ensemble.n_reps,
-            n_draws=cfg.ensemble.n_draws,
-            data_hashes=observed.hashes,
-            config=to_dict(cfg),
-            planner=plain.get("planner"),
-        )
+        folder.update(command=sys.argv, **run_facts(cfg, observed), planner=plain.get("planner"))
         log.info("plan folder %s", run_dir)
         execute(cfg, plan, run_dir, observed, folder)
         log.info("verdict: %s", folder.manifest["answer"]["verdict"]["en"])
