@@ -231,3 +231,14 @@ def test_help_names_the_command(module):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"python -m {module}: ") and "powered by Hydra" not in proc.stdout
     assert "== Configuration groups ==" in proc.stdout and f"python -m {module} --hydra-help" in proc.stdout
+
+
+def test_the_folder_a_command_writes_to_is_known_before_hydra_starts():
+    from sim.cli import output_dir
+
+    plan, stamped = output_dir(["planner=min_cost"], "plan", False)
+    assert stamped and plan.parent == Path("results/plans") and plan.name.endswith("-min_cost")
+    sweep, stamped = output_dir(["scenario=lever_fees"], "config", True)
+    assert stamped and sweep.parent == Path("results/multirun")
+    assert output_dir(["hydra.run.dir=/tmp/x"], "config", False) == (Path("/tmp/x"), False)  # named: not claimed
+    assert output_dir([], "calibrate", False) == (Path("results/calibration/calibrated"), False)  # by its tag
