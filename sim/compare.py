@@ -214,6 +214,12 @@ def comparison_table(runs: list[Run], baseline: str = "baseline") -> pd.DataFram
     if baseline not in names:
         raise SimInputError(f"--baseline: no run has scenario '{baseline}'; allowed: {', '.join(names)}")
     ordered = [runs[names.index(baseline)], *(r for r in runs if r.scenario != baseline)]
+    chosen = {", ".join(simulated_provinces(r)) or "all 63" for r in ordered}
+    if len(chosen) > 1:  # shares of different populations: a gain would be the difference between them
+        raise SimInputError(
+            f"runs: the runs simulate different provinces ({'; '.join(sorted(chosen))}); "
+            "allowed: runs of the same provinces (population.provinces)"
+        )
     table = pd.concat([scenario_rows(r) for r in ordered], ignore_index=True)
     if table["deadline"].nunique() != 1:
         raise SimInputError("runs: the runs' targets have different deadlines; allowed: runs with the same targets")
@@ -225,6 +231,11 @@ def comparison_table(runs: list[Run], baseline: str = "baseline") -> pd.DataFram
     trillions = table["cost_vnd_central"] / 1e12
     table["pp_per_trillion_vnd"] = (table["gain_pp"] / trillions).where(trillions > 0)
     return table[COMPARISON_COLUMNS]
+
+
+def simulated_provinces(run: Run) -> list[str]:
+    """The run's ``population.provinces`` (its manifest's config; empty: all 63)."""
+    return sorted(((run.manifest.get("config") or {}).get("population") or {}).get("provinces") or [])
 
 
 def new_folder(out: str | None) -> Path:

@@ -129,6 +129,13 @@ def test_failed_missing_or_duplicate_runs_stop_with_one_line(runs, tmp_path, cap
     shutil.copytree(runs / "alt", dup)
     assert "appears in more than one run" in _error(capsys, [str(runs / "alt"), str(dup), str(runs / "base")])
     assert "--baseline" in _error(capsys, [str(runs / "alt"), "--out", str(out)])
+    some = tmp_path / "some"  # the same scenario run on two provinces only: not comparable
+    shutil.copytree(runs / "alt", some)
+    manifest = json.loads((some / "manifest.json").read_text())
+    manifest["config"]["population"]["provinces"] = ["79", "01"]
+    (some / "manifest.json").write_text(json.dumps(manifest))
+    err = _error(capsys, [str(runs / "base"), str(some), "--out", str(out)])
+    assert "runs: the runs simulate different provinces (01, 79; all 63)" in err, err
     assert not out.exists()  # nothing that looks like a result is left behind
 
 
