@@ -57,7 +57,7 @@ def save(
 
         observed = load_observed(cfg.observed_dir or None)
     langs = chart_langs(cfg) if langs is None else langs
-    folder = RunFolder(run_dir)
+    folder = RunFolder(run_dir, key="run_dir")
     try:
         facts = run_facts(cfg, observed)
         folder.update(command=["sim.save", *sys.argv[:1]], scenario=cfg.scenario.name, n_runs=len(res.results), **facts)

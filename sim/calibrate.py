@@ -214,12 +214,10 @@ def write_outputs(root: CalibrateConfig, priors, fit, all_targets, abc, out: Pat
 
 def main() -> None:
     """Console entry point of ``python -m sim.calibrate``."""
-    from sim.cli import hydra_entry, preflight, setup_logging
+    from sim.cli import command
 
-    setup_logging()
     logging.getLogger("ABC").propagate = False  # pyabc prints its own progress lines
-    sys.argv += preflight(sys.argv[1:], load=load_calibrate_config, under="calibration", config_name="calibrate")
-    hydra_entry(run_calibration, "calibrate")
+    command(run_calibration, "calibrate", load_calibrate_config, "calibration")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sim.config import CONF_DIR, RESULTS_DIR, RunConfig, from_dict, load_config
 from sim.errors import SimInputError
-from sim.manifest import RunFolder, finished_error, in_use, in_use_error, read_status, run_facts
+from sim.manifest import LOCK_NAME, RunFolder, finished_error, in_use, in_use_error, read_status, run_facts
 
 log = logging.getLogger("sim")
 HYDRA_FLAGS = {
@@ -81,13 +81,13 @@ def claim_new(base: Path) -> Path:
 
 def fail_folder(overrides: list[str], message: str, under: str = "runs") -> Path | None:
     """Record a run that failed before Hydra made its folder (bad override or config); ``None``
-    when the named folder holds a finished run or one still running (left untouched)."""
+    when the named folder may not take it (:func:`named_folder_error`: left untouched)."""
     run_dir = next((o.split("=", 1)[1] for o in overrides if o.startswith("hydra.run.dir=")), None)
     if run_dir is None:
         path = claim_new(RESULTS_DIR / under / f"{time.strftime('%Y%m%d-%H%M%S')}-failed")
     else:
         path = Path(run_dir)
-        if read_status(path) == "ok" or in_use(path):
+        if named_folder_error(path, multirun=False):  # finished, running, or not a run's: untouched
             return None
     folder = RunFolder(path)
     folder.update(command=sys.argv)
@@ -211,17 +211,35 @@ def preflight(argv: list[str], load=load_config, under: str = "runs", config_nam
         key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
         if stamped:
             return [f"{key}={hydra_quote(str(claim_new(path)))}"]
-        if not multirun and read_status(path) == "ok":
-            error = finished_error(path)
-        elif not multirun and in_use(path):
-            error = in_use_error(path)
-        else:
+        error = named_folder_error(path, multirun)
+        if error is None:
             return []
     path = fail_folder(overrides, error, under) if not multirun else None
     print(f"error: {error}", file=sys.stderr)
     if path:
         print(f"(recorded as failed in {path}/manifest.json)", file=sys.stderr)
     sys.exit(2)
+
+
+def named_folder_error(path: Path, multirun: bool) -> str | None:
+    """Why a folder the user named (``hydra.run.dir``, ``hydra.sweep.dir``, a calibration tag)
+    cannot take the results, or ``None``: it must be new, empty, or (for one run) a run folder that
+    failed; a finished run, one still running and files that are not a run's are left untouched."""
+    others = [p.name for p in path.iterdir() if p.name != LOCK_NAME] if path.is_dir() else []
+    if multirun:
+        if others:
+            return f"hydra.sweep.dir: {path} is not empty (an earlier sweep?); allowed: a new or empty folder"
+        return None
+    if read_status(path) == "ok":
+        return finished_error(path)
+    if in_use(path):
+        return in_use_error(path)
+    if others and read_status(path) is None:
+        return (
+            f"hydra.run.dir: {path} holds files that are not a run's ({', '.join(sorted(others)[:3])}); "
+            "allowed: a new or empty folder, or a failed run's folder"
+        )
+    return None
 
 
 def hydra_quote(value: str) -> str:
@@ -255,6 +273,7 @@ def guarded(run_dir: Path, work, kind: str = "projection") -> int:
         return 2
     except KeyboardInterrupt:  # Ctrl-C, or a termination signal (see hydra_entry)
         folder.finish("failed", "interrupted")
+        log.warning("interrupted: %s is marked failed", run_dir)  # in the run's log too
         print(f"error: interrupted (recorded as failed in {run_dir}/manifest.json)", file=sys.stderr)
         return 130
     except Exception as exc:
@@ -310,11 +329,23 @@ def hydra_entry(job=None, config_name: str = "config") -> None:
     app()
 
 
+def command(job=None, config_name: str = "config", load=None, under: str = "runs") -> None:
+    """A console entry point: logging, :func:`preflight` (the checks and the run folder), then the
+    Hydra app (:func:`hydra_entry`). Ctrl-C or SIGTERM before a run folder is in use (while the
+    packages load or the configuration is checked) stops with one line and exit code 130 too."""
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        setup_logging()
+        sys.argv += preflight(sys.argv[1:], load=load or load_run_config, under=under, config_name=config_name)
+        hydra_entry(job, config_name)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
 def main() -> None:
     """Console entry point of ``python -m sim``."""
-    setup_logging()
-    sys.argv += preflight(sys.argv[1:], load=load_run_config)
-    hydra_entry()
+    command()
 
 
 __all__ = ["main", "run_job", "preflight", "load_config"]

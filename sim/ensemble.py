@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import multiprocessing
-import os
 import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -296,17 +295,43 @@ def _jobs(
     ]
 
 
-def worker_init() -> None:
-    """Initializer of every spawned worker: on Ctrl-C a worker stops at once without a traceback
-    of its own; the main process, which gets the same signal, marks the run failed. (When the
-    main process ignores Ctrl-C, as a job started in the background of a script does, so do the
-    workers.)"""
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        signal.signal(signal.SIGINT, _stop_quietly)
+@contextmanager
+def sigint_ignored():
+    """Ctrl-C ignored while the body runs (in the main thread). Worker processes spawned meanwhile
+    start with it ignored (an ignored signal is inherited across ``exec``), so Ctrl-C reaches only
+    the main process, which stops them (:func:`stop_workers`) and marks the run failed; a worker
+    interrupted while it imports the package would leave its pool broken and the command hung."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
-def _stop_quietly(signum, frame) -> None:
-    os._exit(128 + signum)
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's worker processes at once (a run interrupted or failed), without waiting for
+    the runs they hold."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=False)
+
+
+@contextmanager
+def worker_pool(n_workers: int):
+    """A pool of ``n_workers`` spawned processes; submit to it under :func:`sigint_ignored`. On an
+    exception in the body (Ctrl-C included) its workers are stopped at once, else shut down."""
+    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    except BaseException:
+        stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 @contextmanager
@@ -318,8 +343,7 @@ def _workers(cfg: RunConfig):
     if cfg.ensemble.n_jobs == 1:
         yield None
         return
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=cfg.ensemble.n_jobs, mp_context=ctx, initializer=worker_init) as pool:
+    with worker_pool(cfg.ensemble.n_jobs) as pool:
         yield pool
 
 
@@ -335,20 +359,13 @@ def _run_jobs(cfg: RunConfig, jobs: list[tuple], progress: bool, workers=None) -
                 log.info("replicate %d/%d done (%.1f s)", i + 1, len(jobs), time.perf_counter() - t0)
         return results
     if workers is None:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=min(cfg.ensemble.n_jobs, len(jobs)), mp_context=ctx, initializer=worker_init
-        ) as pool:
+        with worker_pool(min(cfg.ensemble.n_jobs, len(jobs))) as pool:
             return _run_jobs(cfg, jobs, progress, pool)
     out: dict[int, RunResult] = {}
-    futures = {workers.submit(_job, job): i for i, job in enumerate(jobs)}
-    try:
-        for fut in as_completed(futures):
-            out[futures[fut]] = fut.result()
-            if progress:
-                log.info("replicate %d/%d done (%.1f s)", len(out), len(jobs), time.perf_counter() - t0)
-    except BaseException:  # interrupted or failed: start no further run (those running finish)
-        for fut in futures:
-            fut.cancel()
-        raise
+    with sigint_ignored():  # the workers spawned by these submits ignore Ctrl-C
+        futures = {workers.submit(_job, job): i for i, job in enumerate(jobs)}
+    for fut in as_completed(futures):
+        out[futures[fut]] = fut.result()
+        if progress:
+            log.info("replicate %d/%d done (%.1f s)", len(out), len(jobs), time.perf_counter() - t0)
     return [out[k] for k in sorted(out)]

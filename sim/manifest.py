@@ -153,17 +153,18 @@ class RunFolder:
 
     Raises:
         SimInputError: if the folder already holds a finished (``ok``) run (finished results are
-            never overwritten) or another running job holds it.
+            never overwritten) or another running job holds it; the message names ``key``, the
+            setting that chose the folder.
     """
 
-    def __init__(self, path: Path | str, kind: str = "projection") -> None:
+    def __init__(self, path: Path | str, kind: str = "projection", key: str = "hydra.run.dir") -> None:
         self.path = Path(path)
         self._lock = _try_lock(self.path)
         if self._lock is None:
-            raise SimInputError(in_use_error(self.path))
+            raise SimInputError(in_use_error(self.path, key))
         if read_status(self.path) == "ok":
             self._release()
-            raise SimInputError(finished_error(self.path))
+            raise SimInputError(finished_error(self.path, key))
         self.kind = kind
         self.t0 = time.perf_counter()
         self.manifest: dict[str, Any] = {

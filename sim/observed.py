@@ -455,7 +455,7 @@ def load_observed(root: Path | str | None = None) -> ObservedData:
     label = root.name or str(root)
     descriptor = root / "datapackage.json"
     if not descriptor.is_file():
-        what = "no such folder" if not root.is_dir() else "no datapackage.json in it"
+        what = "no datapackage.json in it" if root.is_dir() else "not a folder" if root.exists() else "no such folder"
         raise ObservedDataError(
             f"observed_dir: {root}: {what}; allowed: a data folder like seeds/ "
             f"({label}/datapackage.json: file not found)"

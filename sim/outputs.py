@@ -106,31 +106,35 @@ def write_run_outputs(
     staging = run_dir / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "figures").mkdir(parents=True)
-    summary = ens.summary()
-    atomic_write(staging / "summary.csv", summary.to_csv(index=False, float_format="%.6g"))
-    atomic_write(staging / "targets.csv", ens.targets(observed).to_csv(index=False, float_format="%.6g"))
-    from sim.levers import cost_table
+    try:
+        summary = ens.summary()
+        atomic_write(staging / "summary.csv", summary.to_csv(index=False, float_format="%.6g"))
+        atomic_write(staging / "targets.csv", ens.targets(observed).to_csv(index=False, float_format="%.6g"))
+        from sim.levers import cost_table
 
-    atomic_write(staging / "costs.csv", cost_table(ens.cfg, observed).to_csv(index=False, float_format="%.6g"))
-    deadline, threshold = localities_target(observed)
-    if deadline in set(summary["date"]):
-        table = bottleneck_table(summary, deadline, threshold)
-        atomic_write(staging / "bottlenecks.csv", table.to_csv(index=False, float_format="%.6g"))
-    stacked = ens.indicators()
-    arrays = {f"{ind}|{scope}": arr for (ind, scope), arr in stacked.items()}
-    with open(staging / "outcomes.npz", "wb") as fh:
-        np.savez_compressed(
-            fh,
-            dates=np.array(ens.dates),
-            replicates=np.array([r.replicate for r in ens.results]),
-            draws=np.array([r.draw for r in ens.results]),
-            **arrays,
-        )
-    if figures:
-        for lang in langs:
-            for name, fig in make_figures(ens, observed, summary, lang).items():
-                fig.savefig(staging / "figures" / name, dpi=dpi, bbox_inches="tight")
-                log.info("chart %s", name)
+        atomic_write(staging / "costs.csv", cost_table(ens.cfg, observed).to_csv(index=False, float_format="%.6g"))
+        deadline, threshold = localities_target(observed)
+        if deadline in set(summary["date"]):
+            table = bottleneck_table(summary, deadline, threshold)
+            atomic_write(staging / "bottlenecks.csv", table.to_csv(index=False, float_format="%.6g"))
+        stacked = ens.indicators()
+        arrays = {f"{ind}|{scope}": arr for (ind, scope), arr in stacked.items()}
+        with open(staging / "outcomes.npz", "wb") as fh:
+            np.savez_compressed(
+                fh,
+                dates=np.array(ens.dates),
+                replicates=np.array([r.replicate for r in ens.results]),
+                draws=np.array([r.draw for r in ens.results]),
+                **arrays,
+            )
+        if figures:
+            for lang in langs:
+                for name, fig in make_figures(ens, observed, summary, lang).items():
+                    fig.savefig(staging / "figures" / name, dpi=dpi, bbox_inches="tight")
+                    log.info("chart %s", name)
+    except BaseException:  # interrupted or failed: no half set of outputs is left behind
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     written = []
     for src in sorted(staging.rglob("*")):
         if src.is_file():

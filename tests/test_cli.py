@@ -242,3 +242,23 @@ def test_the_folder_a_command_writes_to_is_known_before_hydra_starts():
     assert stamped and sweep.parent == Path("results/multirun")
     assert output_dir(["hydra.run.dir=/tmp/x"], "config", False) == (Path("/tmp/x"), False)  # named: not claimed
     assert output_dir([], "calibrate", False) == (Path("results/calibration/calibrated"), False)  # by its tag
+
+
+def test_a_named_folder_with_other_files_is_left_untouched(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "summary.csv").write_text("my own table\n")
+    proc = run_cli("population=tiny", "ensemble=single", f"hydra.run.dir={mine}")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: hydra.run.dir: {mine} holds files that are not a run's (summary.csv); "
+        "allowed: a new or empty folder, or a failed run's folder"
+    ]
+    assert sorted(p.name for p in mine.iterdir()) == ["summary.csv"]
+    assert (mine / "summary.csv").read_text() == "my own table\n"
+    sweep = tmp_path / "sweep"  # a sweep into a folder that is not empty (an earlier sweep's)
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text("earlier\n")
+    proc = run_cli("-m", "population=tiny", "ensemble=single", "rng_seed=1,2", f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 2 and proc.stderr.startswith(f"error: hydra.sweep.dir: {sweep} is not empty")
+    assert (sweep / "multirun.yaml").read_text() == "earlier\n" and len(list(sweep.iterdir())) == 1

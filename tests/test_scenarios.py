@@ -136,7 +136,7 @@ def test_baseline_run_folder_has_a_zero_cost_total(tmp_path, observed):
 
     assert json.loads((tmp_path / "base" / "manifest.json").read_text())["status"] == "ok"
     before = (tmp_path / "base" / "summary.csv").read_bytes()
-    with pytest.raises(SimInputError, match="never overwritten"):
+    with pytest.raises(SimInputError, match=r"^run_dir: .* never overwritten"):
         sim.save(res, tmp_path / "base", observed, figures=False)
     assert (tmp_path / "base" / "summary.csv").read_bytes() == before
     assert read_run(tmp_path / "base").manifest["scenario"] == res.cfg.scenario.name

@@ -158,9 +158,6 @@ class SeededMappingSampler(MappingSampler):
 
 
 def _init_worker() -> None:
-    from sim.ensemble import worker_init
-
-    worker_init()
     logging.getLogger("pyabc").setLevel(logging.WARNING)
 
 
@@ -174,7 +171,11 @@ def local_map(n_procs: int):
     os.environ["NUMBA_NUM_THREADS"] = "1"  # inherited by the spawned workers only
     try:
         ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(n_procs, initializer=_init_worker) as pool:
+        from sim.ensemble import sigint_ignored
+
+        with sigint_ignored():  # the workers start ignoring Ctrl-C; leaving the pool terminates them
+            pool = ctx.Pool(n_procs, initializer=_init_worker)
+        with pool:
             yield functools.partial(pool.map, chunksize=1)
     finally:
         if old is None:

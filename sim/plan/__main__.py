@@ -62,12 +62,10 @@ def run_plan_job(plain: dict, run_dir: Path) -> int:
 
 def main() -> None:
     """Console entry point of ``python -m sim.plan``."""
-    from sim.cli import hydra_entry, preflight, setup_logging
+    from sim.cli import command
     from sim.plan.spec import load_plan
 
-    setup_logging()
-    sys.argv += preflight(sys.argv[1:], load=load_plan, under="plans", config_name="plan")
-    hydra_entry(job=run_plan_job, config_name="plan")
+    command(run_plan_job, "plan", load_plan, "plans")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import RunConfig, ScenarioConfig
-from sim.ensemble import EnsembleResult, parameter_sets, run_replicate, worker_init
+from sim.ensemble import EnsembleResult, parameter_sets, run_replicate, sigint_ignored, stop_workers
 from sim.plan.spec import Plan, entry_for
 from sim.behaviour.adoption import FULL
 from sim.results import RunResult
@@ -147,10 +147,15 @@ class Evaluator:
         else:
             if self._pool is None:
                 ctx = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(
-                    max_workers=self.cfg.ensemble.n_jobs, mp_context=ctx, initializer=worker_init
-                )
-            results = list(self._pool.map(_job, jobs))
+                self._pool = ProcessPoolExecutor(max_workers=self.cfg.ensemble.n_jobs, mp_context=ctx)
+            try:
+                with sigint_ignored():  # the workers spawned by these submits ignore Ctrl-C
+                    pending = self._pool.map(_job, jobs)
+                results = list(pending)
+            except BaseException:  # interrupted or failed: stop the workers, do not wait for them
+                stop_workers(self._pool)
+                self._pool = None
+                raise
         self.n_evaluated += len(allocations)
         log.info(
             "%s: %d allocation(s) x %d runs in %.1f s",
