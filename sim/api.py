@@ -57,13 +57,7 @@ def save(
 
         observed = load_observed(cfg.observed_dir or None)
     langs = chart_langs(cfg) if langs is None else langs
-    folder = RunFolder(run_dir, key="run_dir")
-    try:
+    with RunFolder(run_dir, key="run_dir") as folder:
         facts = run_facts(cfg, observed)
         folder.update(command=["sim.save", *sys.argv[:1]], scenario=cfg.scenario.name, n_runs=len(res.results), **facts)
-        written = write_run_outputs(res, observed, run_dir, figures=figures, langs=langs, dpi=cfg.reporting.dpi)
-    except BaseException as exc:
-        folder.finish("failed", f"{type(exc).__name__}: {exc}")
-        raise
-    folder.finish("ok")
-    return written
+        return write_run_outputs(res, observed, run_dir, figures=figures, langs=langs, dpi=cfg.reporting.dpi)

@@ -35,7 +35,7 @@ from sim.calibration.settings import CalibrateConfig, load_calibrate_config
 from sim.calibration.targets import build_targets, logit, parse_specs
 from sim.config import CONF_DIR, from_dict, to_dict
 from sim.errors import SimInputError
-from sim.manifest import atomic_write
+from sim.manifest import atomic_write, publish
 
 log = logging.getLogger("sim.calibrate")
 
@@ -127,12 +127,7 @@ def run_calibration(plain: dict, run_dir: Path) -> int:
         abc = run_abc(sim_, observed_logits, s, str(staging / "abc.db"), cfg.rng_seed, resume=s.resume)
         log.info("ABC-SMC finished: %s; %d simulations in %.0f s", abc.stop_reason, abc.n_simulations, abc.wall_time_s)
         write_outputs(root, priors, fit, all_targets, abc, staging)
-        for src in sorted(staging.rglob("*")):
-            if src.is_file():
-                dst = Path(run_dir) / src.relative_to(staging)
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                src.replace(dst)
-        shutil.rmtree(staging, ignore_errors=True)
+        publish(staging, Path(run_dir))
         if s.write_params:
             draws = pd.read_csv(Path(run_dir) / "posterior_draws.csv")
             post = pd.read_csv(Path(run_dir) / "posterior.csv")

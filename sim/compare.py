@@ -29,7 +29,7 @@ import pandas as pd
 
 from sim.config import RESULTS_DIR, scenario_display
 from sim.errors import SimInputError
-from sim.manifest import RunFolder, atomic_write, read_status
+from sim.manifest import RunFolder, atomic_write, publish, read_status
 
 log = logging.getLogger("sim.compare")
 SCOPES = ("ministries", "localities", "national")
@@ -261,40 +261,34 @@ def write_comparison(runs: list[Run], table: pd.DataFrame, path: Path, baseline:
     """Write ``comparison.csv``, the charts and the manifest into the new folder ``path``."""
     from sim.reporting.briefing import comparison_chart, scenario_fan_chart
 
-    folder = RunFolder(path, kind="comparison")
-    folder.update(
-        command=sys.argv,
-        baseline=baseline,
-        runs=[
-            {"run_dir": str(r.path), "scenario": r.scenario, "git_commit": r.manifest.get("git_commit")} for r in runs
-        ],
-    )
-    staging = path / ".staging"
-    try:
-        (staging / "figures").mkdir(parents=True)
-        atomic_write(staging / "comparison.csv", table.to_csv(index=False, float_format="%.6g"))
-        order = list(dict.fromkeys(table["scenario"]))
-        summary = pd.concat([r.summary[r.summary["indicator"] == INDICATOR] for r in runs], ignore_index=True)
-        targets = table.drop_duplicates("scope")[["scope", "threshold", "deadline"]]
-        for lang in langs:
-            labels = {r.scenario: r.label(lang) for r in runs}
-            figs = {
-                "comparison": comparison_chart(table, baseline, lang, labels),
-                "fan_targets": scenario_fan_chart(summary, targets, order, lang, labels),
-            }
-            for name, fig in figs.items():
-                fig.savefig(staging / "figures" / f"{name}_{lang}.png", dpi=150, bbox_inches="tight")
-        for src in sorted(staging.rglob("*")):
-            if src.is_file():
-                dst = path / src.relative_to(staging)
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                src.replace(dst)
-        shutil.rmtree(staging, ignore_errors=True)
-    except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        folder.finish("failed", f"{type(exc).__name__}: {exc}")
-        raise
-    folder.finish("ok")
+    with RunFolder(path, kind="comparison") as folder:
+        folder.update(
+            command=sys.argv,
+            baseline=baseline,
+            runs=[
+                {"run_dir": str(r.path), "scenario": r.scenario, "git_commit": r.manifest.get("git_commit")}
+                for r in runs
+            ],
+        )
+        staging = path / ".staging"
+        try:
+            (staging / "figures").mkdir(parents=True)
+            atomic_write(staging / "comparison.csv", table.to_csv(index=False, float_format="%.6g"))
+            order = list(dict.fromkeys(table["scenario"]))
+            summary = pd.concat([r.summary[r.summary["indicator"] == INDICATOR] for r in runs], ignore_index=True)
+            targets = table.drop_duplicates("scope")[["scope", "threshold", "deadline"]]
+            for lang in langs:
+                labels = {r.scenario: r.label(lang) for r in runs}
+                figs = {
+                    "comparison": comparison_chart(table, baseline, lang, labels),
+                    "fan_targets": scenario_fan_chart(summary, targets, order, lang, labels),
+                }
+                for name, fig in figs.items():
+                    fig.savefig(staging / "figures" / f"{name}_{lang}.png", dpi=150, bbox_inches="tight")
+            publish(staging, path)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -47,6 +48,20 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def publish(staging: Path, dest: Path) -> list[Path]:
+    """Move every file of ``staging`` (a folder's ``.staging/``, written in full first) to the same
+    place under ``dest``, then remove ``staging``; returns the paths moved to."""
+    moved = []
+    for src in sorted(Path(staging).rglob("*")):
+        if src.is_file():
+            dst = Path(dest) / src.relative_to(staging)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            src.replace(dst)
+            moved.append(dst)
+    shutil.rmtree(staging, ignore_errors=True)
+    return moved
 
 
 def git_commit() -> str:
@@ -149,7 +164,8 @@ class RunFolder:
     """A results folder with a manifest whose status goes ``running`` -> ``ok`` | ``failed``.
 
     The job holds the folder's lock (:data:`LOCK_NAME`) from here until :meth:`finish`, so a
-    second job pointed at the same folder is refused while the first runs.
+    second job pointed at the same folder is refused while the first runs. As a context manager
+    it finishes the folder ``ok`` when its body returns and ``failed`` when it raises.
 
     Raises:
         SimInputError: if the folder already holds a finished (``ok``) run (finished results are
@@ -194,6 +210,16 @@ class RunFolder:
             self.manifest["error"] = error
         self.write_manifest()
         self._release()
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        """Finish ``ok``, or ``failed`` with the error when the body raised (the error propagates)."""
+        if exc is None:
+            self.finish("ok")
+        else:
+            self.finish("failed", f"{kind.__name__}: {exc}")
 
     def _release(self) -> None:
         if self._lock is not None:

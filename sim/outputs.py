@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.ensemble import EnsembleResult
-from sim.manifest import atomic_write
+from sim.manifest import atomic_write, publish
 from sim.observed import ObservedData
 from sim.results import bottleneck_table
 
@@ -135,12 +135,4 @@ def write_run_outputs(
     except BaseException:  # interrupted or failed: no half set of outputs is left behind
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    written = []
-    for src in sorted(staging.rglob("*")):
-        if src.is_file():
-            dst = run_dir / src.relative_to(staging)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            src.replace(dst)
-            written.append(dst)
-    shutil.rmtree(staging, ignore_errors=True)
-    return written
+    return publish(staging, run_dir)
