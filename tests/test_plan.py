@@ -62,6 +62,7 @@ def observed():
         ("planner.optimizer=annealing", "planner.optimizer"),
         ("planner.de_maxiter=0", "planner.de_maxiter"),
         ("planner.de_popsize=0", "planner.de_popsize"),
+        ("timeline.end=2024-12", "timeline.end"),  # before the deadline the planner simulates to
     ],
 )
 def test_bad_input_is_one_line_naming_the_key(override, key):
@@ -78,6 +79,8 @@ def test_default_plan_composes():
     assert [g.name for g in plan.groups] == ["remote", "other"]
     assert sum(len(g.codes) for g in plan.groups) == 63
     assert cfg.ensemble.n_reps == 2 and cfg.ensemble.n_draws == 16 and cfg.params.posterior_file  # posterior draws
+    _, later = load_plan(["timeline.end=2027-06"])  # a later end is cut at the deadline
+    assert later.end == "2025-12"
     _, mc = load_plan(["planner=min_cost"])
     assert mc.spec.mode == "min_cost" and mc.spec.budget_vnd == 0
 

@@ -261,6 +261,11 @@ def parse_plan(data: dict, cfg: RunConfig) -> Plan:
     end = max(targets["deadline"], key=parse_ym)
     if parse_ym(end) > parse_ym("2030-12") or parse_ym(end) < parse_ym(cfg.timeline.start):
         raise SimInputError(f"planner.deadline: {end} is outside the model's years; allowed: 2025, 2030")
+    if parse_ym(cfg.timeline.end) < parse_ym(end):
+        raise SimInputError(
+            f"timeline.end: {cfg.timeline.end} is before the planner's deadline {end}, to which the planner "
+            f"simulates; allowed: {end} or later (or leave it unset)"
+        )
     if parse_ym(spec.start) > parse_ym(end):
         raise SimInputError(f"planner.start: {spec.start} is after the deadline {end}; allowed: a month up to {end}")
     table = select_provinces(province_table(cfg.observed_dir), cfg.population.provinces)
