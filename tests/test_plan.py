@@ -18,7 +18,7 @@ from sim.config import compose_plain
 from sim.errors import SimInputError
 from sim.plan import load_plan, run_plan
 from sim.plan.__main__ import run_plan_job
-from sim.plan.report import allocation_table
+from sim.plan.report import allocation_table, frontier_table
 
 SMALL = [
     "population=tiny",
@@ -334,6 +334,11 @@ def test_planner_labels_name_the_year_judged():
     res = SimpleNamespace(mode="max_probability", reachable=False, chosen=chosen)
 
     said = verdict(res, final)
+    baseline = SimpleNamespace(
+        label="baseline", budget_vnd=0.0, interval=(0.0, 0.07), cost=(0.0, 0.0, 0.0), p=0.0, final=outcome, point=None
+    )
+    table = frontier_table(SimpleNamespace(baseline=baseline, frontier=[baseline], robust=None), final)
+    assert table["deadline_full_online_localities_2025"].tolist() == ["2030-12", "2030-12"]  # the month judged
     assert "local dossiers fully online (2030) 39 %" in said["en"], said["en"]
     assert "hồ sơ địa phương trực tuyến toàn trình (2030) 39 %" in said["vi"], said["vi"]
     assert "(2025)" not in said["en"] and "(2025)" not in said["vi"]

@@ -50,6 +50,7 @@ def frontier_table(res: PlanResult, final: Evaluator) -> pd.DataFrame:
         }
         for j, t in enumerate(final.plan.targets.itertuples()):
             v = e.final.values[:, j]
+            row[f"deadline_{t.target_id}"] = t.deadline  # the month judged (planner.deadline applied)
             row[f"p_{t.target_id}"] = float(np.mean(v >= t.threshold))
             row[f"median_{t.target_id}"] = float(np.nanmedian(v))
         row["region_gap_pp"] = e.final.region_gap_pp

@@ -57,7 +57,7 @@ LABELS = {
         "gain_axis": "Gain over baseline in {year}\n(percentage points)",
         "trillion_vnd": "trillion VND",
         "note_compare": "Left: bars = probability that the target is met (value above each bar), whiskers = its 95 % interval. Right: gain = the scenario's median share minus the baseline's ({baseline}), in percentage points, against the central cost of its levers over the whole run (costs.csv; to Dec 2030 with the default timeline). comparison.csv also gives the gain per trillion VND.",
-        "note_compare_fan": "Lines: median over replicates (the baseline dashed, drawn on top: where a scenario's line is hidden, it equals the baseline); bands: 90 % range over replicates. Monthly shares; a target is met when the whole year's share reaches it.",
+        "note_compare_fan": "Lines: median over runs (replicates, and parameter draws where there are any; the baseline dashed, drawn on top: where a scenario's line is hidden, it equals the baseline); bands: 90\u00a0% range over runs. Monthly shares; a target is met when the whole year's share reaches it.",
     },
     "vi": {
         "ministries": "Bộ, ngành",
@@ -108,7 +108,7 @@ LABELS = {
         "gain_axis": "Mức tăng so với kịch bản cơ sở\nnăm {year} (điểm phần trăm)",
         "trillion_vnd": "nghìn tỷ đồng",
         "note_compare": "Trái: cột = xác suất đạt mục tiêu (giá trị ghi trên mỗi cột), vạch = khoảng 95 %. Phải: mức tăng = trung vị của kịch bản trừ trung vị của kịch bản cơ sở ({baseline}), tính bằng điểm phần trăm, so với chi phí ước tính mức giữa của các giải pháp trong cả thời gian mô phỏng (costs.csv; đến tháng 12/2030 với mốc thời gian mặc định). comparison.csv có thêm mức tăng trên mỗi nghìn tỷ đồng.",
-        "note_compare_fan": "Đường: trung vị giữa các lần mô phỏng (kịch bản cơ sở là nét đứt, vẽ trên cùng: nơi không thấy đường của một kịch bản là nơi kịch bản đó trùng với kịch bản cơ sở); dải: khoảng 90 %. Tỷ lệ theo tháng; mục tiêu đạt khi tỷ lệ của cả năm đạt ngưỡng.",
+        "note_compare_fan": "Đường: trung vị giữa các lần mô phỏng (kịch bản cơ sở là nét đứt, vẽ trên cùng: nơi không thấy đường của một kịch bản là nơi kịch bản đó trùng với kịch bản cơ sở); dải: khoảng 90\u00a0%. Tỷ lệ theo tháng; mục tiêu đạt khi tỷ lệ của cả năm đạt ngưỡng.",
     },
 }
 
