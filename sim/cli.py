@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import signal
 import sys
 import time
@@ -15,7 +16,16 @@ from pathlib import Path
 
 from sim.config import CONF_DIR, RESULTS_DIR, RunConfig, from_dict, load_config
 from sim.errors import SimInputError
-from sim.manifest import LOCK_NAME, RunFolder, finished_error, in_use, in_use_error, read_status, run_facts
+from sim.manifest import (
+    LOCK_NAME,
+    RunFolder,
+    close_abandoned,
+    finished_error,
+    in_use,
+    in_use_error,
+    read_status,
+    run_facts,
+)
 
 log = logging.getLogger("sim")
 HYDRA_FLAGS = {
@@ -339,8 +349,25 @@ def command(job=None, config_name: str = "config", load=None, under: str = "runs
         sys.argv += preflight(sys.argv[1:], load=load or load_run_config, under=under, config_name=config_name)
         hydra_entry(job, config_name)
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        sweep = sweep_dir(sys.argv[1:])
+        marked = close_abandoned(sweep) if sweep else []
+        where = f" ({len(marked)} job(s) of {sweep} recorded as failed)" if marked else ""
+        print(f"error: interrupted{where}", file=sys.stderr)
         sys.exit(130)
+
+
+def sweep_dir(argv: list[str]) -> Path | None:
+    """The sweep folder of a multirun command line (its last ``hydra.sweep.dir=``, which
+    :func:`preflight` adds for a time-stamped one), else ``None``."""
+    if not ("-m" in argv or "--multirun" in argv):
+        return None
+    values = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.sweep.dir=")]
+    if not values:
+        return None
+    value = values[-1]
+    if len(value) >= 2 and value[0] == value[-1] == "'":  # quoted by hydra_quote
+        value = re.sub(r"\\(.)", r"\1", value[1:-1])
+    return Path(value)
 
 
 def main() -> None:

@@ -125,6 +125,38 @@ def in_use(run_dir: Path | str) -> bool:
     return False
 
 
+def close_abandoned(root: Path | str, wait_s: float = 10.0) -> list[Path]:
+    """Mark ``failed`` (``interrupted``) the run folders directly under ``root`` (a sweep's folder)
+    whose manifest still says ``running`` though no job holds them any more: a sweep's jobs that a
+    launcher's worker processes were running when the sweep was stopped. Their unfinished
+    ``.staging/`` is removed. A folder whose lock is still held (a worker still stopping) is waited
+    for up to ``wait_s`` seconds in all, then left as it is. Returns the folders marked."""
+    if fcntl is None:  # no locks: a running job cannot be told from an abandoned one
+        return []
+    marked = []
+    deadline = time.monotonic() + wait_s
+    for path in sorted(p.parent for p in Path(root).glob("*/manifest.json")):
+        if read_status(path) != "running":
+            continue
+        fd = _try_lock(path)
+        while fd is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            fd = _try_lock(path)
+        if fd is None:
+            continue
+        try:
+            if read_status(path) != "running":  # it finished while we waited
+                continue
+            manifest = json.loads((path / "manifest.json").read_text())
+            manifest.update(status="failed", error="interrupted", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            atomic_write(path / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+            shutil.rmtree(path / ".staging", ignore_errors=True)
+            marked.append(path)
+        finally:
+            os.close(fd)
+    return marked
+
+
 def in_use_error(run_dir: Path | str, key: str = "hydra.run.dir") -> str:
     """The one-line refusal of a folder another running job holds."""
     return f"{key}: {run_dir} is in use by a job still running; allowed: a new folder"

@@ -130,3 +130,50 @@ def test_a_launcher_without_its_plugin_fails_with_one_line(monkeypatch):
     msg = cli.launcher_error(["scenario=baseline", "hydra/launcher=ray_local"])
     assert msg and 'pip install -e ".[ray]"' in msg and "\n" not in msg
     assert cli.launcher_error(["hydra/launcher=parallel"]) is None  # installed with the test extra
+
+
+def test_close_abandoned_marks_only_the_jobs_nobody_holds(tmp_path):
+    """After a sweep is stopped, a job folder still 'running' with its lock free (its worker was
+    killed) is marked failed and loses its .staging/; a held one and a finished one are untouched."""
+    import json
+
+    from sim.manifest import RunFolder, close_abandoned
+
+    abandoned, held, done = (RunFolder(tmp_path / n) for n in ("0-a", "1-b", "2-c"))
+    (tmp_path / "0-a" / ".staging").mkdir()
+    (tmp_path / "0-a" / ".staging" / "summary.csv").write_text("x\n")
+    abandoned._release()  # as when its process dies: the lock goes, the manifest still says running
+    done.finish("ok")
+    before = (tmp_path / "2-c" / "manifest.json").read_bytes()
+    assert close_abandoned(tmp_path, wait_s=0.3) == [tmp_path / "0-a"]
+    status = {n: json.loads((tmp_path / n / "manifest.json").read_text()) for n in ("0-a", "1-b")}
+    assert status["0-a"]["status"] == "failed" and status["0-a"]["error"] == "interrupted"
+    assert not (tmp_path / "0-a" / ".staging").exists()
+    assert status["1-b"]["status"] == "running"  # its job still holds it
+    assert (tmp_path / "2-c" / "manifest.json").read_bytes() == before
+    held.finish("ok")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not has("hydra_plugins.hydra_joblib_launcher"), reason="needs the parallel extra")
+def test_a_stopped_joblib_sweep_marks_its_jobs_failed(tmp_path):
+    """SIGTERM to a sweep whose jobs run in joblib's workers: one line naming the jobs recorded as
+    failed, exit code 130, and no job folder left saying 'running' (before: both did)."""
+    import json
+    import signal
+    import time
+
+    out = tmp_path / "sweep"
+    args = [sys.executable, "-m", "sim", "-m", "hydra/launcher=parallel", *SWEEP[:-2], f"hydra.sweep.dir={out}"]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(out.glob("*/manifest.json"))) < 2:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err[-2000:]
+    assert err.strip().splitlines()[-1] == f"error: interrupted (2 job(s) of {out} recorded as failed)", err[-2000:]
+    for job in ("0-alpha", "1-beta"):
+        manifest = json.loads((out / job / "manifest.json").read_text())
+        assert manifest["status"] == "failed" and manifest["error"] == "interrupted"
+        assert not (out / job / "summary.csv").exists()
