@@ -414,6 +414,15 @@ def _check_domain(tables: dict[str, pd.DataFrame], paths: dict[str, str], label:
             )
         if pd.notna(share) and not 0.0 <= share <= 1.0:
             raise _fail(where["observations"], "share", i, f"obs_id {key.iat[i]}", f"value {share} out of range [0, 1]")
+        value, unit = obs["value"].iat[i], str(obs["unit"].iat[i])
+        if pd.notna(share) and unit.startswith("%") and not abs(float(value) / 100.0 - share) <= 5e-5:
+            raise _fail(
+                where["observations"],
+                "share",
+                i,
+                f"obs_id {key.iat[i]}",
+                f"value {share} disagrees with value {value} ({unit}); allowed: share = value / 100",
+            )
     tg = tables["targets"]
     for i, r in enumerate(tg.itertuples(index=False)):
         if not r.modelled:
@@ -449,10 +458,11 @@ def load_observed(root: Path | str | None = None) -> ObservedData:
 
     Raises:
         ObservedDataError: a missing, malformed or inconsistent file; the one-line message names
-            the file (as ``<folder name>/<path>``), the column and row, and what is allowed.
+            the file (as ``<folder>/<path>``, ``seeds/<path>`` for the shipped data), the column and
+            row, and what is allowed.
     """
     root = Path(root) if root else SEEDS_DIR
-    label = root.name or str(root)
+    label = "seeds" if root.resolve() == SEEDS_DIR.resolve() else str(root)  # as the user gave the folder
     descriptor = root / "datapackage.json"
     if not descriptor.is_file():
         what = "no datapackage.json in it" if root.is_dir() else "not a folder" if root.exists() else "no such folder"

@@ -216,6 +216,10 @@ CASES = {  # name: (damage, texts the message must contain)
         lambda r: _edit(r, "observations.csv", _set("share", 0, "29.8")),
         ["observations.csv", "share"],
     ),
+    "share disagrees with value": (  # row 0: 29.8 %, share 0.298
+        lambda r: _edit(r, "observations.csv", _set("share", 0, "0.0298")),
+        ["observations.csv", "share", "row 1", "disagrees with value 29.8", "share = value / 100"],
+    ),
     "empty required cell": (
         lambda r: _edit(r, "targets.csv", _set("threshold", 1, "")),
         ["targets.csv", "threshold", "required"],
@@ -240,7 +244,7 @@ def test_damaged_package_fails_with_one_line_naming_the_file(tmp_path, case):
     with pytest.raises(ObservedDataError) as err:
         load_observed(root)
     msg = str(err.value)
-    assert "\n" not in msg and msg.startswith("observed_dir: " if case == "missing descriptor" else "seeds/"), msg
+    assert "\n" not in msg and msg.startswith("observed_dir: " if case == "missing descriptor" else f"{root}/"), msg
     for needle in needles:
         assert needle in msg, (needle, msg)
 
