@@ -59,12 +59,65 @@ def check_inputs(root: CalibrateConfig, observed) -> tuple:
             f"timeline.end: {root.timeline.end} ends before the last target ({last}); allowed: {last} or later"
         )
     path = CONF_DIR / "params" / f"{s.tag}.yaml"
-    if s.write_params and (path.exists() or path.with_suffix(".draws.csv").exists()):
+    if path.exists() or path.with_suffix(".draws.csv").exists():
+        # also with write_params=false: results/calibration/<tag>/ would then hold another
+        # posterior than the params file of the same name
         raise SimInputError(
-            f"calibration.tag: conf/params/{s.tag}.yaml already exists (finished results are never overwritten); "
-            "allowed: a new tag, or calibration.write_params=false"
+            f"calibration.tag: conf/params/{s.tag}.yaml already exists (a shipped or earlier calibration; finished "
+            "results are never overwritten); allowed: a new tag"
         )
     return priors, fit, all_targets, path
+
+
+RESUME_FILE = "resume.json"
+"""What an unfinished calibration ran with (``.staging/resume.json``), checked on resume."""
+RESUMABLE = (
+    "calibration.resume",
+    "calibration.max_simulations",
+    "calibration.max_walltime_minutes",
+    "calibration.n_procs",
+    "calibration.sampler",
+    "calibration.dask_address",
+)
+"""Settings a resumed calibration may change (its budget and where it runs); any other must match."""
+
+
+def _flat(tree, prefix: str = "") -> dict:
+    if not isinstance(tree, dict):
+        return {prefix[:-1]: tree}
+    out: dict = {}
+    for key, value in tree.items():
+        out.update(_flat(value, f"{prefix}{key}."))
+    return out
+
+
+def resume_record(root: CalibrateConfig, observed) -> dict:
+    """The settings and data hashes that a resumed calibration must share with the interrupted one."""
+    flat = {k: v for k, v in _flat(to_dict(root)).items() if k not in RESUMABLE}
+    return {"config": flat, "data_hashes": observed.hashes}
+
+
+def check_resume(staging: Path, record: dict) -> None:
+    """Refuse to resume an interrupted calibration with other settings or data than it started with
+    (its database would mix two posteriors in one result)."""
+    try:
+        before = json.loads((staging / RESUME_FILE).read_text())
+    except (OSError, ValueError):
+        raise SimInputError(
+            "calibration.resume: the interrupted calibration has no record of its settings; allowed: false"
+        ) from None
+    for key in sorted(set(before["config"]) | set(record["config"])):
+        was, now = before["config"].get(key), record["config"].get(key)
+        if was != now:
+            raise SimInputError(
+                f"calibration.resume: {key} is {json.dumps(now)}, the interrupted run had {json.dumps(was)}; allowed: "
+                f"the interrupted run's settings (only {', '.join(k.split('.', 1)[1] for k in RESUMABLE[1:])} "
+                "may change)"
+            )
+    if before["data_hashes"] != record["data_hashes"]:
+        raise SimInputError(
+            "calibration.resume: the observed data changed since the interrupted run; allowed: the same data"
+        )
 
 
 def particles(history, priors) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -117,22 +170,40 @@ def run_calibration(plain: dict, run_dir: Path) -> int:
             s.until or "all",
         )
         staging = Path(run_dir) / ".staging"
+        record = resume_record(root, observed)
         if s.resume and not (staging / "abc.db").exists():
             raise SimInputError(f"calibration.resume: no interrupted calibration in {run_dir}; allowed: false")
-        if not s.resume:
+        if s.resume:
+            check_resume(staging, record)
+        else:
             shutil.rmtree(staging, ignore_errors=True)
         (staging / "figures").mkdir(parents=True, exist_ok=True)
+        if not s.resume:
+            atomic_write(staging / RESUME_FILE, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
         sim_ = Simulator(cfg, priors, fit, all_targets)
         observed_logits = logit([t.observed for t in fit])
         abc = run_abc(sim_, observed_logits, s, str(staging / "abc.db"), cfg.rng_seed, resume=s.resume)
-        log.info("ABC-SMC finished: %s; %d simulations in %.0f s", abc.stop_reason, abc.n_simulations, abc.wall_time_s)
+        moved = abc.moves.n_simulations if abc.moves else 0
+        log.info(
+            "calibration finished: %s; %d simulations (ABC-SMC %d, move steps %d) in %.0f s",
+            abc.stop_reason,
+            abc.n_simulations,
+            abc.n_simulations - moved,
+            moved,
+            abc.wall_time_s,
+        )
         write_outputs(root, priors, fit, all_targets, abc, staging)
+        (staging / RESUME_FILE).unlink(missing_ok=True)
         publish(staging, Path(run_dir))
         if s.write_params:
             draws = pd.read_csv(Path(run_dir) / "posterior_draws.csv")
             post = pd.read_csv(Path(run_dir) / "posterior.csv")
             write_params_files(params_path, params_yaml(root, priors, post, abc, Path(run_dir)), draws)
-            log.info("params file %s (use with: python -m sim params=%s)", params_path, s.tag)
+            from sim.config import load_config
+
+            # a run samples the default ensemble.n_draws of the draws: say so when there are fewer
+            few = f" ensemble.n_draws={len(draws)}" if len(draws) < load_config([]).ensemble.n_draws else ""
+            log.info("params file %s (use with: python -m sim params=%s%s)", params_path, s.tag, few)
         folder.update(
             n_simulations=abc.n_simulations,
             abc_wall_time_s=round(abc.wall_time_s, 1),
@@ -191,6 +262,7 @@ def write_outputs(root: CalibrateConfig, priors, fit, all_targets, abc, out: Pat
         m = abc.moves
         summary["moves"] = {
             "steps": len(m.acceptance),
+            "steps_asked": m.steps_asked,
             "draws": int(len(m.z)),
             "acceptance_per_step": [round(a, 4) for a in m.acceptance],
             "distinct_draws_before": m.n_unique_start,

@@ -261,9 +261,70 @@ def test_cli_writes_a_finished_calibration_and_never_overwrites(tmp_path):
     assert ((fit.model_q05 <= fit.model_median + 1e-12) & (fit.model_median <= fit.model_q95 + 1e-12)).all()
     draws = pd.read_csv(out / "posterior_draws.csv")
     assert len(draws) == 10 and draws.columns[0] == "draw"
+    assert not (out / "resume.json").exists() and not (out / ".staging").exists()
     again = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
     assert again.returncode == 2 and "already holds a finished run" in again.stderr
     assert json.loads((out / "manifest.json").read_text())["status"] == "ok"
+
+
+def test_resume_needs_the_settings_and_data_it_started_with(tmp_path, observed):
+    """Resuming an interrupted calibration with other settings would mix two posteriors in one
+    database: refused in one line naming the setting, the interrupted run left as it was. Its
+    budget and where it runs may change."""
+    from sim.calibrate import RESUME_FILE, check_resume, resume_record
+
+    root = load_calibrate_config([*SMALL, "calibration.tag=resumed"])
+    record = resume_record(root, observed)
+    from sim.manifest import RunFolder
+
+    out = tmp_path / "cal"
+    RunFolder(out, kind="calibration").finish("failed", "interrupted")  # as an interrupted calibration leaves it
+    staging = out / ".staging"
+    staging.mkdir(parents=True)
+    (staging / "abc.db").write_bytes(b"interrupted")
+    (staging / RESUME_FILE).write_text(json.dumps(record))
+    wider = [o if "population_size" not in o else "calibration.population_size=20" for o in SMALL]
+    args = [*wider, "calibration.tag=resumed", "calibration.resume=true", f"hydra.run.dir={out}"]
+    proc = subprocess.run([sys.executable, "-m", "sim.calibrate", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "HYDRA_FULL_ERROR": "0"})  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert lines == [
+        "error: calibration.resume: calibration.population_size is 20, the interrupted run had 10; allowed: the "
+        "interrupted run's settings (only max_simulations, max_walltime_minutes, n_procs, sampler, dask_address "
+        "may change)"
+    ], lines
+    assert (staging / "abc.db").read_bytes() == b"interrupted" and not (out / "posterior.csv").exists()
+    more_time = load_calibrate_config([*SMALL, "calibration.tag=resumed", "calibration.max_walltime_minutes=90"])
+    check_resume(staging, resume_record(more_time, observed))  # a budget may change
+    with pytest.raises(SimInputError, match="the observed data changed"):
+        check_resume(staging, {**record, "data_hashes": {**record["data_hashes"], "observations.csv": "0"}})
+    (staging / RESUME_FILE).unlink()
+    with pytest.raises(SimInputError, match="no record of its settings"):
+        check_resume(staging, record)
+
+
+def test_a_finished_tag_is_refused_naming_calibration_tag(tmp_path, monkeypatch, capsys):
+    """The folder of a calibration is named by its tag: the refusal names calibration.tag (before:
+    hydra.run.dir, a key the user had not set), and an existing conf/params/<tag>.yaml is refused
+    even with write_params=false (its results folder would hold another posterior)."""
+    from sim.cli import preflight
+    from sim.manifest import RunFolder
+
+    monkeypatch.chdir(tmp_path)
+    RunFolder(Path("results/calibration/done"), kind="calibration").finish("ok")
+    with pytest.raises(SystemExit) as stop:
+        preflight(["calibration.tag=done"], load=load_calibrate_config, under="calibration", config_name="calibrate")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "error: calibration.tag: results/calibration/done already holds a finished run; allowed: a new folder "
+        "(finished results are never overwritten)"
+    )
+    with pytest.raises(SimInputError, match=r"^calibration.tag: conf/params/calibrated.yaml already exists"):
+        from sim.calibrate import check_inputs
+        from sim.observed import load_observed
+
+        check_inputs(load_calibrate_config(["calibration.write_params=false"]), load_observed())
 
 
 def test_params_files_are_never_overwritten(tmp_path):
@@ -420,3 +481,12 @@ def test_move_step_samples_the_exact_posterior_from_few_distinct_particles():
     np.testing.assert_array_equal(moves.z, again.z)
     still = rejuvenate(toy, obs, sample, 800, 0, rng_seed=3, map_=map)  # no steps: the resampled particles
     assert still.n_unique == still.n_unique_start < 30
+    # the calibration's budgets bind the moves too: no step that would exceed the simulations left,
+    # none after the deadline, and the record says how many ran of those asked
+    short = rejuvenate(toy, obs, sample, 800, 40, rng_seed=3, map_=map, max_simulations=2000)
+    assert 0 < len(short.acceptance) < 40 and short.n_simulations <= 2000 and short.steps_asked == 40
+    np.testing.assert_array_equal(short.acceptance, moves.acceptance[: len(short.acceptance)])
+    import time
+
+    late = rejuvenate(toy, obs, sample, 800, 40, rng_seed=3, map_=map, deadline=time.perf_counter())
+    assert late.acceptance == [] and late.n_simulations == 0 and late.n_unique == late.n_unique_start

@@ -209,6 +209,8 @@ class Moves:
         acceptance: share of draws whose proposal was accepted, per Metropolis-Hastings step.
         n_unique_start, n_unique: distinct draws before and after the moves.
         n_simulations: model runs the moves took.
+        steps_asked: the steps asked for; fewer ran (``len(acceptance)``) when the calibration's
+            simulation or wall-time budget ran out first.
     """
 
     z: np.ndarray
@@ -217,6 +219,7 @@ class Moves:
     n_unique_start: int
     n_unique: int
     n_simulations: int
+    steps_asked: int = 0
 
 
 @dataclass
@@ -255,6 +258,8 @@ def rejuvenate(
     steps: int,
     rng_seed: int,
     map_,
+    max_simulations: int | None = None,
+    deadline: float | None = None,
 ) -> Moves:
     """Resample-move (Gilks & Berzuini 2001, JRSS B 63:127; Chopin 2002, Biometrika 89:539).
 
@@ -271,6 +276,9 @@ def rejuvenate(
 
     Args:
         sample: the last generation, :func:`last_generation`.
+        max_simulations: the model runs the moves may take; a step that would take more is not
+            run (nor any after it).
+        deadline: a :func:`time.perf_counter` time after which no further step starts.
     """
     priors = simulator.priors
     var = np.array([t.sd_logit for t in simulator.fit]) ** 2
@@ -297,6 +305,15 @@ def rejuvenate(
         prop = z + step_rng.standard_normal(z.shape) @ chol.T
         log_u = np.log(step_rng.random(len(z)))
         inside = np.flatnonzero(np.all((prop >= lo) & (prop <= hi), axis=1))
+        over_sims = max_simulations is not None and n_sims + len(inside) > max_simulations
+        if over_sims or (deadline is not None and time.perf_counter() >= deadline):
+            log.warning(
+                "move steps stopped after %d of %d: the calibration's %s budget is used up",
+                step,
+                steps,
+                "simulation" if over_sims else "wall-time",
+            )
+            break
         results = list(map_(functools.partial(_move_task, simulator), [prop[i] for i in inside]))
         n_sims += len(inside)
         accepted = 0
@@ -308,7 +325,7 @@ def rejuvenate(
         acceptance.append(accepted / len(z))
         log.info("move step %d/%d: %.1f %% of %d draws moved", step + 1, steps, 100 * acceptance[-1], len(z))
     n_unique = len(np.unique(z, axis=0))
-    return Moves(z, shares, acceptance, n_start, n_unique, n_sims)
+    return Moves(z, shares, acceptance, n_start, n_unique, n_sims, steps)
 
 
 def run_abc(
@@ -357,7 +374,15 @@ def run_abc(
         if settings.move_steps > 0:
             last = last_generation(history, len(simulator.priors))
             moves = rejuvenate(
-                simulator, observed_logits, last, settings.n_draws_saved, settings.move_steps, rng_seed, map_
+                simulator,
+                observed_logits,
+                last,
+                settings.n_draws_saved,
+                settings.move_steps,
+                rng_seed,
+                map_,
+                max_simulations=settings.max_simulations - int(history.total_nr_simulations),
+                deadline=t0 + 60.0 * settings.max_walltime_minutes,
             )
     pops = history.get_all_populations()
     pops = pops[pops.t >= 0]

@@ -40,7 +40,8 @@ def params_yaml(root, priors, posterior: pd.DataFrame, abc, run_dir: Path) -> st
         f"# Calibrated parameters '{s.tag}': {s.description}".rstrip(": "),
         f"# Written by `{' '.join(['python -m sim.calibrate', *sys.argv[1:]])}` on {time.strftime('%Y-%m-%d')}",
         f"# (commit {git_commit()}); results, diagnostics and charts in results/calibration/{run_dir.name}/",
-        f"# (results/ is not in the repository: rerun the command to reproduce). ABC-SMC stop: {abc.stop_reason};",
+        "# (results/ is not in the repository: rerun the command with a new calibration.tag to reproduce). "
+        f"ABC-SMC stop: {abc.stop_reason};",
         f"# {abc.n_simulations} simulations in {abc.wall_time_s / 60:.1f} min. Observations fitted: until "
         f"{s.until or 'the last one (2024-08)'}.",
         *_moves_line(abc),
@@ -99,6 +100,7 @@ def _moves_line(abc) -> list[str]:
     first = [] if ess is None else [f"# Last ABC generation: effective sample size {ess:.1f} particles."]
     return first + [
         f"# Draws: {len(m.z)} resampled from the last generation ({m.n_unique_start} distinct), then moved by "
-        f"{len(m.acceptance)} Metropolis-Hastings steps",
+        f"{len(m.acceptance)} Metropolis-Hastings steps"
+        + (f" (of {m.steps_asked} asked: the budget ran out)" if len(m.acceptance) < m.steps_asked else ""),
         f"# ({mean:.0f} % accepted per step on average; {m.n_unique} distinct draws after).",
     ]

@@ -42,7 +42,7 @@ class CalibrationSettings:
                 "(it becomes a folder and a file name)"
             )
         if self.until:
-            parse_ym(self.until)
+            parse_ym(self.until, "calibration.until")
         if self.sampler not in SAMPLERS:
             raise SimInputError(f"calibration.sampler: '{self.sampler}' is not allowed; allowed: {', '.join(SAMPLERS)}")
         if self.sampler == "dask" and not self.dask_address:

@@ -121,7 +121,7 @@ def build_targets(observed, specs: list[TargetSpec], until: str | None = None) -
         if rows.empty:
             raise SimInputError(
                 f"calibration.targets[{i}]: no observation with indicator '{spec.indicator}', scope '{spec.scope}', "
-                f"series '{spec.series}' in seeds/observations.csv"
+                f"series '{spec.series}' in {observed.root / 'observations.csv'}"
             )
         rows = rows.drop_duplicates(["period_start", "period_end", "share"]).sort_values("period_end")
         if until is not None:
