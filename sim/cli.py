@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import re
 import signal
 import sys
@@ -221,7 +222,8 @@ def preflight(argv: list[str], load=load_config, under: str = "runs", config_nam
         key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
         if stamped:
             return [f"{key}={hydra_quote(str(claim_new(path)))}"]
-        error = named_folder_error(path, multirun)
+        explicit = any(o.startswith("hydra.run.dir=") for o in first)
+        error = named_folder_error(path, multirun, key if explicit else FOLDER_KEYS.get(config_name, key))
         if error is None:
             return []
     path = fail_folder(overrides, error, under) if not multirun else None
@@ -231,22 +233,28 @@ def preflight(argv: list[str], load=load_config, under: str = "runs", config_nam
     sys.exit(2)
 
 
-def named_folder_error(path: Path, multirun: bool) -> str | None:
-    """Why a folder the user named (``hydra.run.dir``, ``hydra.sweep.dir``, a calibration tag)
-    cannot take the results, or ``None``: it must be new, empty, or (for one run) a run folder that
-    failed; a finished run, one still running and files that are not a run's are left untouched."""
+FOLDER_KEYS = {"calibrate": "calibration.tag"}
+"""The setting that names a command's results folder when ``hydra.run.dir`` is not given and the
+folder is not time-stamped (named in refusals)."""
+
+
+def named_folder_error(path: Path, multirun: bool, key: str = "hydra.run.dir") -> str | None:
+    """Why a folder the user named (``hydra.run.dir``, ``hydra.sweep.dir``, a calibration tag:
+    ``key``, the setting named in the message) cannot take the results, or ``None``: it must be
+    new, empty, or (for one run) a run folder that failed; a finished run, one still running and
+    files that are not a run's are left untouched."""
     others = [p.name for p in path.iterdir() if p.name != LOCK_NAME] if path.is_dir() else []
     if multirun:
         if others:
             return f"hydra.sweep.dir: {path} is not empty (an earlier sweep?); allowed: a new or empty folder"
         return None
     if read_status(path) == "ok":
-        return finished_error(path)
+        return finished_error(path, key)
     if in_use(path):
-        return in_use_error(path)
+        return in_use_error(path, key)
     if others and read_status(path) is None:
         return (
-            f"hydra.run.dir: {path} holds files that are not a run's ({', '.join(sorted(others)[:3])}); "
+            f"{key}: {path} holds files that are not a run's ({', '.join(sorted(others)[:3])}); "
             "allowed: a new or empty folder, or a failed run's folder"
         )
     return None
@@ -354,6 +362,9 @@ def command(job=None, config_name: str = "config", load=None, under: str = "runs
         where = f" ({len(marked)} job(s) of {sweep} recorded as failed)" if marked else ""
         print(f"error: interrupted{where}", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:  # the output's reader went away (`--help | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as the Python docs advise
+        sys.exit(1)
 
 
 def sweep_dir(argv: list[str]) -> Path | None:
