@@ -270,7 +270,12 @@ def write_outputs(root: CalibrateConfig, priors, fit, all_targets, abc, out: Pat
             "simulations": m.n_simulations,
         }
     atomic_write(out / "diagnostics.json", json.dumps(summary, indent=2) + "\n")
-    meta = {"tag": root.calibration.tag, "n_sims": abc.n_simulations, "until": root.calibration.until}
+    meta = {
+        "tag": root.calibration.tag,
+        "n_sims": abc.n_simulations,
+        "until": root.calibration.until,
+        "last": max(t.period_end for t in all_targets),
+    }
     for lang in ("en", "vi"):
         for name, fig in (
             ("predictive", charts.predictive_chart(table, meta, lang)),

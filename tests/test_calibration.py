@@ -490,3 +490,39 @@ def test_move_step_samples_the_exact_posterior_from_few_distinct_particles():
 
     late = rejuvenate(toy, obs, sample, 800, 40, rng_seed=3, map_=map, deadline=time.perf_counter())
     assert late.acceptance == [] and late.n_simulations == 0 and late.n_unique == late.n_unique_start
+
+
+def test_calibration_charts_name_what_they_show():
+    """Readable without the code: parameters by name (the key below), round log ticks, held-out
+    figures in the legend, and the months fitted in the chart's language."""
+    from sim.calibration import charts
+
+    table = pd.DataFrame(
+        {
+            "target": ["citizens_national", "full_online_localities"],
+            "period": ["2021-01..2021-12", "2024-01..2024-08"],
+            "observed": [0.095, 0.17], "sd_logit": [0.35, 0.15], "use": ["fitted", "held out"],
+            "model_q05": [0.07, 0.15], "model_median": [0.09, 0.17], "model_q95": [0.12, 0.2],
+            "pred_q05": [0.05, 0.13], "pred_q95": [0.16, 0.22],
+        }
+    )  # fmt: skip
+    priors = parse_priors(load_calibrate_config([]).calibration.priors)
+    rng = np.random.default_rng(1)
+    values = np.column_stack([rng.uniform(p.lower, p.upper, 50) for p in priors])
+    from sim.calibration.report import posterior_table
+
+    ident = posterior_table(priors, values, np.ones(50))
+    for lang, month, held, name in (
+        ("en", "all, to Aug 2024", "Held-out figure", "Procedure needs per adult per year"),
+        ("vi", "toàn bộ, đến 8/2024", "Số liệu giữ lại", "Số nhu cầu thủ tục mỗi người lớn mỗi năm"),
+    ):
+        fig = charts.predictive_chart(table, {"tag": "t", "n_sims": 5, "until": ""}, lang)
+        assert any(month in t.get_text() for t in fig.texts), [t.get_text() for t in fig.texts]
+        assert any(t.get_text().startswith(held) for t in fig.axes[0].get_legend().get_texts())
+        marg = charts.marginals_chart(
+            priors, values, np.ones(50), ident, {"tag": "t", "n_sims": 5, "until": "2022-12"}, lang
+        )
+        first = marg.axes[0]
+        assert first.get_title().startswith(name) and "need_rate_per_year" in first.get_title()
+        assert [t.get_text() for t in first.get_xticklabels()] == ["0.5", "1", "2"]  # loguniform(0.5, 4)
+        assert any(("Dec 2022" if lang == "en" else "12/2022") in t.get_text() for t in marg.texts)

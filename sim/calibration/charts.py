@@ -30,8 +30,19 @@ TEXT = {
         "full_online_ministries": "Fully online, ministries",
         "full_online_localities": "Fully online, localities",
         "full_online_national": "Fully online, national",
-        "all": "all, to 2024-08",
+        "all": "all, to {last}",
+        "all_plain": "all",
         "until": "to {until} only",
+        "held_legend": "Held-out figure (open: not fitted)",
+        "density": "density",
+        "params.need_rate_per_year": "Procedure needs per adult per year",
+        "params.share_needs_ministry": "Share of needs at ministry tier",
+        "params.p_innovation": "Bass innovation hazard p (at each need)",
+        "params.q_imitation": "Bass imitation hazard q (at each need)",
+        "params.beta_ministry": "Utility shift, ministry tier",
+        "params.supply_volume_exponent": "Supply-volume exponent",
+        "params.backoffice_hi_localities": "Local back-office ceiling (share)",
+        "drivers.officials_trained.mid_year": "Year half of officials are trained",
     },
     "vi": {
         "title_pred": "Hiệu chỉnh: mô hình so với mọi số liệu đã công bố",
@@ -49,8 +60,19 @@ TEXT = {
         "full_online_ministries": "Toàn trình, bộ, ngành",
         "full_online_localities": "Toàn trình, địa phương",
         "full_online_national": "Toàn trình, toàn quốc",
-        "all": "toàn bộ, đến 8/2024",
+        "all": "toàn bộ, đến {last}",
+        "all_plain": "toàn bộ",
         "until": "chỉ đến {until}",
+        "held_legend": "Số liệu giữ lại (điểm rỗng: không dùng để hiệu chỉnh)",
+        "density": "mật độ",
+        "params.need_rate_per_year": "Số nhu cầu thủ tục mỗi người lớn mỗi năm",
+        "params.share_needs_ministry": "Tỷ lệ nhu cầu ở cấp bộ, ngành",
+        "params.p_innovation": "Hệ số đổi mới Bass p (mỗi lần có nhu cầu)",
+        "params.q_imitation": "Hệ số bắt chước Bass q (mỗi lần có nhu cầu)",
+        "params.beta_ministry": "Dịch chuyển độ thỏa dụng, cấp bộ, ngành",
+        "params.supply_volume_exponent": "Số mũ khối lượng cung ứng",
+        "params.backoffice_hi_localities": "Trần xử lý hồ sơ của địa phương (tỷ lệ)",
+        "drivers.officials_trained.mid_year": "Năm một nửa cán bộ được đào tạo",
     },
 }
 
@@ -75,6 +97,31 @@ def _period(period: str, lang: str) -> str:
     if m0 == "01" and m1 == "12" and y0 == y1:
         return y0
     return f"{int(m0)}-{int(m1)}/{y1}" if lang == "vi" else f"{y1} {MONTHS_EN[int(m0)]}-{MONTHS_EN[int(m1)]}"
+
+
+def _month(ym: str, lang: str) -> str:
+    """``2024-08`` as ``Aug 2024`` (en) or ``8/2024`` (vi)."""
+    y, m = str(ym).split("-")[:2]
+    return f"{int(m)}/{y}" if lang == "vi" else f"{MONTHS_EN[int(m)]} {y}"
+
+
+def _fitted(meta: dict, lang: str, last: str | None = None) -> str:
+    """What the calibration fitted, for the footer: up to ``until``, or all (to ``last``)."""
+    if meta.get("until"):
+        return _t("until", lang).format(until=_month(meta["until"], lang))
+    last = last or meta.get("last")
+    return _t("all", lang).format(last=_month(last, lang)) if last else _t("all_plain", lang)
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    """Round tick values (1, 2, 5 x 10^k) between ``exp(lo)`` and ``exp(hi)``; the two ends if
+    fewer than two fall inside."""
+    a, b = math.exp(lo), math.exp(hi)
+    ticks = [m * 10.0**e for e in range(math.floor(math.log10(a)) - 1, math.ceil(math.log10(b)) + 1) for m in (1, 2, 5)]
+    inside = [t for t in ticks if a * (1 - 1e-9) <= t <= b * (1 + 1e-9)]
+    if len(inside) > 4:
+        inside = [t for t in inside if abs(math.log10(t) - round(math.log10(t))) < 1e-9] or inside  # powers of 10
+    return inside if len(inside) >= 2 else [a, b]
 
 
 def predictive_chart(table: pd.DataFrame, meta: dict, lang: str = "en") -> Figure:
@@ -116,8 +163,11 @@ def predictive_chart(table: pd.DataFrame, meta: dict, lang: str = "en") -> Figur
             ax.plot([], [], "-o", color=COLORS["ministries"], lw=3, label=_t("model", lang))[0],
             ax.plot([], [], "-", color="#9ecae1", lw=7, label=_t("pred", lang))[0],
         ]
+        if (table.use == "held out").any():
+            handles.append(ax.plot([], [], "D", mfc="white", mec=COLORS["observed"], label=_t("held_legend", lang))[0])
         ax.legend(handles=row_major(handles, 2), loc="lower left", bbox_to_anchor=(-0.02, 1.0), ncol=2, frameon=False)
-        until = _t("until", lang).format(until=meta["until"]) if meta.get("until") else _t("all", lang)
+        last = max(str(p).split("..")[1] for p in table.period)
+        until = _fitted(meta, lang, last)
         fig.text(0.01, -0.01, _t("foot", lang).format(n=meta["n_sims"], until=until, tag=meta["tag"]), fontsize=8)
         return fig
 
@@ -139,15 +189,18 @@ def marginals_chart(
             ax.axhspan(0, 1.0 / (hi - lo), color="#bdbdbd", alpha=0.6)
             ax.hist(z, bins=20, range=(lo, hi), weights=w, density=True, color=COLORS["ministries"], alpha=0.8)
             ax.set_xlim(lo, hi)
-            if p.dist == "loguniform":
-                ticks = np.linspace(lo, hi, 3)
-                ax.set_xticks(ticks, [f"{math.exp(t):.3g}" for t in ticks])
+            if p.dist == "loguniform":  # the axis is log(value): ticks at round values
+                ticks = _log_ticks(lo, hi)
+                ax.set_xticks([math.log(t) for t in ticks], [f"{t:.3g}" for t in ticks])
             verdict = ident.loc[ident.key == p.key, "identifiability"].iloc[0]
-            ax.set_title(f"{p.key.split('.', 1)[1]}\n({_t(verdict, lang)})", fontsize=8.5)
+            name = _t(p.key, lang) if p.key in TEXT[lang] else p.key.split(".", 1)[1]
+            ax.set_title(f"{name}\n{p.key.split('.', 1)[1]}: {_t(verdict, lang)}", fontsize=8.5)
             ax.set_yticks([])
+            if i % cols == 0:
+                ax.set_ylabel(_t("density", lang), fontsize=8)
             ax.grid(False)
         fig.suptitle(_t("title_marg", lang), x=0.01, ha="left", fontweight="bold")
-        until = _t("until", lang).format(until=meta["until"]) if meta.get("until") else _t("all", lang)
+        until = _fitted(meta, lang)
         fig.text(0.01, -0.01, _t("foot", lang).format(n=meta["n_sims"], until=until, tag=meta["tag"]), fontsize=8)
         fig.tight_layout()
         return fig
