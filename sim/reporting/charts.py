@@ -94,6 +94,8 @@ def _target(ax, targets: pd.DataFrame, lang: str, month_named: bool = False) -> 
             va="bottom" if above <= below else "top",
             fontsize=7.5,
             color=COLORS["target"],
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},  # over a band
+            zorder=5,
         )
 
 
