@@ -100,7 +100,7 @@ def fail_folder(overrides: list[str], message: str, under: str = "runs") -> Path
         path = Path(run_dir)
         if named_folder_error(path, multirun=False):  # finished, running, or not a run's: untouched
             return None
-    folder = RunFolder(path)
+    folder = RunFolder(path, kind={"plans": "plan", "calibration": "calibration"}.get(under, "projection"))
     folder.update(command=sys.argv)
     folder.finish("failed", message)
     return path

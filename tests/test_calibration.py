@@ -311,7 +311,10 @@ def test_a_finished_tag_is_refused_naming_calibration_tag(tmp_path, monkeypatch,
     from sim.cli import preflight
     from sim.manifest import RunFolder
 
+    import sim.cli
+
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sim.cli, "RESULTS_DIR", tmp_path / "results")  # where the refusal is recorded
     RunFolder(Path("results/calibration/done"), kind="calibration").finish("ok")
     with pytest.raises(SystemExit) as stop:
         preflight(["calibration.tag=done"], load=load_calibrate_config, under="calibration", config_name="calibrate")
@@ -320,6 +323,8 @@ def test_a_finished_tag_is_refused_naming_calibration_tag(tmp_path, monkeypatch,
         "error: calibration.tag: results/calibration/done already holds a finished run; allowed: a new folder "
         "(finished results are never overwritten)"
     )
+    (failed,) = [p for p in (tmp_path / "results" / "calibration").iterdir() if p.name.endswith("-failed")]
+    assert json.loads((failed / "manifest.json").read_text())["kind"] == "calibration"
     with pytest.raises(SimInputError, match=r"^calibration.tag: conf/params/calibrated.yaml already exists"):
         from sim.calibrate import check_inputs
         from sim.observed import load_observed
