@@ -264,7 +264,9 @@ def hydra_quote(value: str) -> str:
     """``value`` as a Hydra override value: quoted when it holds characters the grammar reads."""
     if all(ch.isalnum() or ch in "/._-" for ch in value):
         return value
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    # Hydra's grammar: in a quoted value only backslashes before a quote (or the closing one) escape
+    value = re.sub(r"(\\+)(?='|$)", lambda m: m.group(1) * 2, value)
+    return "'" + value.replace("'", "\\'") + "'"
 
 
 def guarded(run_dir: Path, work, kind: str = "projection") -> int:
@@ -372,13 +374,12 @@ def sweep_dir(argv: list[str]) -> Path | None:
     :func:`preflight` adds for a time-stamped one), else ``None``."""
     if not ("-m" in argv or "--multirun" in argv):
         return None
-    values = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.sweep.dir=")]
-    if not values:
+    given = [a for a in argv if a.startswith("hydra.sweep.dir=")]
+    if not given:
         return None
-    value = values[-1]
-    if len(value) >= 2 and value[0] == value[-1] == "'":  # quoted by hydra_quote
-        value = re.sub(r"\\(.)", r"\1", value[1:-1])
-    return Path(value)
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return Path(str(OverridesParser.create().parse_overrides(given[-1:])[0].value()))  # quotes as Hydra reads them
 
 
 def main() -> None:

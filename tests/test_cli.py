@@ -262,3 +262,16 @@ def test_a_named_folder_with_other_files_is_left_untouched(tmp_path):
     proc = run_cli("-m", "population=tiny", "ensemble=single", "rng_seed=1,2", f"hydra.sweep.dir={sweep}")
     assert proc.returncode == 2 and proc.stderr.startswith(f"error: hydra.sweep.dir: {sweep} is not empty")
     assert (sweep / "multirun.yaml").read_text() == "earlier\n" and len(list(sweep.iterdir())) == 1
+
+
+@pytest.mark.parametrize("folder", ["/tmp/a b", "/tmp/it's", "/tmp/x\\y", "/tmp/x\\", "/tmp/x\\'y", "/tmp/a=b,c"])
+def test_a_claimed_folder_is_quoted_as_hydra_reads_it(folder):
+    """The folder a command claims reaches Hydra as the same path (before: a backslash was doubled,
+    so Hydra wrote to another folder), and an interrupted sweep finds its folder the same way."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from sim.cli import hydra_quote, sweep_dir
+
+    override = f"hydra.sweep.dir={hydra_quote(folder)}"
+    assert OverridesParser.create().parse_overrides([override])[0].value() == folder
+    assert sweep_dir(["-m", override]) == Path(folder) and sweep_dir([override]) is None
