@@ -167,6 +167,32 @@ def test_posterior_table_flags_what_the_data_pin_down():
     assert table.loc["params.habit_use", "identifiability"] == "pinned by the data"
     assert table.loc["params.lapse_rate_per_year", "identifiability"] == "prior-driven"
     assert table.loc["params.habit_use", "posterior_median"] == pytest.approx(0.5, abs=0.01)
+    assert (table.against_bound == "").all()  # neither heaps against its range
+
+
+def test_posterior_table_flags_a_posterior_heaped_against_a_bound():
+    """A posterior pressed against a prior bound is named, on the scale the prior is uniform on; one
+    that only comes near a bound, as the prior itself does, is not."""
+    priors = [
+        Prior("params.habit_use", "uniform", 0.4, 1.0),
+        Prior("params.need_rate_per_year", "loguniform", 0.5, 4.0),
+        Prior("params.lapse_rate_per_year", "uniform", 0.0, 1.0),
+    ]
+    rng = np.random.default_rng(5)
+    n = 4000
+    values = np.column_stack(
+        [
+            0.4 + np.abs(rng.normal(0.0, 0.05, n)),  # half-normal from the lower bound: ~45 % within 0.03
+            np.exp(np.log(4.0) - np.abs(rng.normal(0.0, 0.3, n))),  # heaped at the upper bound on the log scale
+            rng.uniform(0.0, 1.0, n),  # the prior itself: 5 % at each edge
+        ]
+    )
+    table = posterior_table(priors, values, np.ones(n)).set_index("key")
+    assert table.loc["params.habit_use", "against_bound"] == "lower"
+    assert table.loc["params.habit_use", "mass_near_lower"] == pytest.approx(0.45, abs=0.05)
+    assert table.loc["params.need_rate_per_year", "against_bound"] == "upper"
+    assert table.loc["params.lapse_rate_per_year", "against_bound"] == ""
+    assert table.loc["params.lapse_rate_per_year", "mass_near_upper"] == pytest.approx(0.05, abs=0.015)
 
 
 # ---------------------------------------------------------------- running ABC
@@ -513,10 +539,17 @@ def test_calibration_charts_name_what_they_show():
     )  # fmt: skip
     priors = parse_priors(load_calibrate_config([]).calibration.priors)
     rng = np.random.default_rng(1)
-    values = np.column_stack([rng.uniform(p.lower, p.upper, 50) for p in priors])
+    values = np.column_stack(  # 400 draws from each prior, as many as shipped: about 20 near each edge
+        [
+            np.exp(rng.uniform(np.log(p.lower), np.log(p.upper), 400))
+            if p.dist == "loguniform"
+            else rng.uniform(p.lower, p.upper, 400)
+            for p in priors
+        ]
+    )
     from sim.calibration.report import posterior_table
 
-    ident = posterior_table(priors, values, np.ones(50))
+    ident = posterior_table(priors, values, np.ones(400))
     for lang, month, held, name in (
         ("en", "all, to Aug 2024", "Held-out figure", "Procedure needs per adult per year"),
         ("vi", "toàn bộ, đến 8/2024", "Số liệu giữ lại", "Số nhu cầu thủ tục mỗi người lớn mỗi năm"),
@@ -525,9 +558,17 @@ def test_calibration_charts_name_what_they_show():
         assert any(month in t.get_text() for t in fig.texts), [t.get_text() for t in fig.texts]
         assert any(t.get_text().startswith(held) for t in fig.axes[0].get_legend().get_texts())
         marg = charts.marginals_chart(
-            priors, values, np.ones(50), ident, {"tag": "t", "n_sims": 5, "until": "2022-12"}, lang
+            priors, values, np.ones(400), ident, {"tag": "t", "n_sims": 5, "until": "2022-12"}, lang
         )
         first = marg.axes[0]
         assert first.get_title().startswith(name) and "need_rate_per_year" in first.get_title()
         assert [t.get_text() for t in first.get_xticklabels()] == ["0.5", "1", "2"]  # loguniform(0.5, 4)
         assert any(("Dec 2022" if lang == "en" else "12/2022") in t.get_text() for t in marg.texts)
+        assert "bound" not in first.get_title() and "cận" not in first.get_title()  # uniform: no bound named
+        heaped = values.copy()
+        heaped[:, 0] = priors[0].upper * 0.99  # every draw within 5 % of the range (log scale) of the upper bound
+        marg = charts.marginals_chart(
+            priors, heaped, np.ones(400), posterior_table(priors, heaped, np.ones(400)), {"tag": "t", "n_sims": 5}, lang
+        )
+        bound = "against the prior's upper bound" if lang == "en" else "sát cận trên của tiên nghiệm"
+        assert bound in marg.axes[0].get_title() and bound not in marg.axes[1].get_title()

@@ -26,6 +26,8 @@ TEXT = {
         "pinned by the data": "pinned by the data",
         "partly informed": "partly informed",
         "prior-driven": "prior-driven",
+        "lower": "against the prior's lower bound",
+        "upper": "against the prior's upper bound",
         "citizens_national": "Citizens using online services",
         "full_online_ministries": "Fully online, ministries",
         "full_online_localities": "Fully online, localities",
@@ -56,6 +58,8 @@ TEXT = {
         "pinned by the data": "dữ liệu xác định rõ",
         "partly informed": "dữ liệu xác định một phần",
         "prior-driven": "chủ yếu theo tiên nghiệm",
+        "lower": "sát cận dưới của tiên nghiệm",
+        "upper": "sát cận trên của tiên nghiệm",
         "citizens_national": "Người dân sử dụng dịch vụ công trực tuyến",
         "full_online_ministries": "Toàn trình, bộ, ngành",
         "full_online_localities": "Toàn trình, địa phương",
@@ -192,9 +196,13 @@ def marginals_chart(
             if p.dist == "loguniform":  # the axis is log(value): ticks at round values
                 ticks = _log_ticks(lo, hi)
                 ax.set_xticks([math.log(t) for t in ticks], [f"{t:.3g}" for t in ticks])
-            verdict = ident.loc[ident.key == p.key, "identifiability"].iloc[0]
+            row = ident.loc[ident.key == p.key].iloc[0]
+            verdict = _t(row["identifiability"], lang)
+            bound = row.get("against_bound", "")  # empty (NaN when read back from the CSV): none
+            if isinstance(bound, str) and bound:  # the range, an assumption, shapes this posterior
+                verdict += f",\n{_t(bound, lang)}"
             name = _t(p.key, lang) if p.key in TEXT[lang] else p.key.split(".", 1)[1]
-            ax.set_title(f"{name}\n{p.key.split('.', 1)[1]}: {_t(verdict, lang)}", fontsize=8.5)
+            ax.set_title(f"{name}\n{p.key.split('.', 1)[1]}: {verdict}", fontsize=8.5)
             ax.set_yticks([])
             if i % cols == 0:
                 ax.set_ylabel(_t("density", lang), fontsize=8)

@@ -13,6 +13,10 @@ from sim.calibration.priors import Prior
 from sim.calibration.targets import CalibrationTarget, logit
 
 Q = (0.05, 0.5, 0.95)
+EDGE = 0.05
+"""Part of a prior's range next to each bound that :func:`posterior_table` checks for heaped mass."""
+EDGE_FLAG = 0.10
+"""Posterior share within :data:`EDGE` of a bound that flags it (twice the prior's share)."""
 
 
 def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs=Q) -> np.ndarray:
@@ -50,6 +54,12 @@ def posterior_table(priors: list[Prior], values: np.ndarray, weights: np.ndarray
     ``contraction = 1 - posterior var / prior var`` (on the scale the prior is uniform on: log for
     loguniform priors). Keys with contraction >= 0.5 are ``pinned by the data``, 0.2-0.5
     ``partly informed``, below 0.2 ``prior-driven``. The thresholds are conventions, not tests.
+
+    ``mass_near_lower`` and ``mass_near_upper`` are the posterior's shares within the outer
+    :data:`EDGE` of the prior's range next to each bound (on the same scale; the prior puts
+    ``EDGE`` there). ``against_bound`` names a bound whose share is at least :data:`EDGE_FLAG`
+    (twice the prior's): there the data push against the range, so the range, an assumption,
+    shapes the posterior, and its contraction is not the data's alone.
     """
     rows = []
     w = np.asarray(weights, float) / np.sum(weights)
@@ -60,6 +70,9 @@ def posterior_table(priors: list[Prior], values: np.ndarray, weights: np.ndarray
         var_post = np.sum(w * (z - mean) ** 2)
         width = (np.log(p.upper) - np.log(p.lower)) if p.dist == "loguniform" else (p.upper - p.lower)
         var_prior = width**2 / 12.0
+        lo = np.log(p.lower) if p.dist == "loguniform" else p.lower
+        near_lo = float(np.sum(w[z <= lo + EDGE * width]))
+        near_hi = float(np.sum(w[z >= lo + (1.0 - EDGE) * width]))
         contraction = 1.0 - var_post / var_prior
         q05, q50, q95 = weighted_quantiles(x, w)
         verdict = (
@@ -74,6 +87,9 @@ def posterior_table(priors: list[Prior], values: np.ndarray, weights: np.ndarray
                 "posterior_q95": q95,
                 "contraction": contraction,
                 "identifiability": verdict,
+                "mass_near_lower": near_lo,
+                "mass_near_upper": near_hi,
+                "against_bound": "lower" if near_lo >= EDGE_FLAG else "upper" if near_hi >= EDGE_FLAG else "",
                 "prior_reason": p.why,
             }
         )
