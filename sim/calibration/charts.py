@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from sim.calibration.abc import to_abc_space
 from sim.reporting.charts import row_major
+from sim.reporting.formats import MONTHS_EN, month
 from sim.reporting.style import COLORS, style
 
 TEXT = {
@@ -90,9 +91,6 @@ def _pct(x: float, lang: str) -> str:
     return s if lang == "en" else s.replace(".", ",")
 
 
-MONTHS_EN = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
 def _period(period: str, lang: str) -> str:
     """``2024-01..2024-06`` as ``2024 Jan-Jun`` (en) or ``1-6/2024`` (vi); a whole year as ``2024``."""
     start, end = period.split("..")
@@ -100,21 +98,15 @@ def _period(period: str, lang: str) -> str:
     y1, m1 = end.split("-")
     if m0 == "01" and m1 == "12" and y0 == y1:
         return y0
-    return f"{int(m0)}-{int(m1)}/{y1}" if lang == "vi" else f"{y1} {MONTHS_EN[int(m0)]}-{MONTHS_EN[int(m1)]}"
-
-
-def _month(ym: str, lang: str) -> str:
-    """``2024-08`` as ``Aug 2024`` (en) or ``8/2024`` (vi)."""
-    y, m = str(ym).split("-")[:2]
-    return f"{int(m)}/{y}" if lang == "vi" else f"{MONTHS_EN[int(m)]} {y}"
+    return f"{int(m0)}-{int(m1)}/{y1}" if lang == "vi" else f"{y1} {MONTHS_EN[int(m0) - 1]}-{MONTHS_EN[int(m1) - 1]}"
 
 
 def _fitted(meta: dict, lang: str, last: str | None = None) -> str:
     """What the calibration fitted, for the footer: up to ``until``, or all (to ``last``)."""
     if meta.get("until"):
-        return _t("until", lang).format(until=_month(meta["until"], lang))
+        return _t("until", lang).format(until=month(meta["until"], lang))
     last = last or meta.get("last")
-    return _t("all", lang).format(last=_month(last, lang)) if last else _t("all_plain", lang)
+    return _t("all", lang).format(last=month(last, lang)) if last else _t("all_plain", lang)
 
 
 def _log_ticks(lo: float, hi: float) -> list[float]:
