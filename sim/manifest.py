@@ -148,13 +148,23 @@ def close_abandoned(root: Path | str, wait_s: float = 10.0) -> list[Path]:
             if read_status(path) != "running":  # it finished while we waited
                 continue
             manifest = json.loads((path / "manifest.json").read_text())
-            manifest.update(status="failed", error="interrupted", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-            atomic_write(path / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+            manifest.update(status="failed", error="interrupted", finished=_now())
+            write_manifest(path, manifest)
             shutil.rmtree(path / ".staging", ignore_errors=True)
             marked.append(path)
         finally:
             os.close(fd)
     return marked
+
+
+def _now() -> str:
+    """The manifest's time stamp: local time with its UTC offset."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def write_manifest(run_dir: Path | str, manifest: dict) -> None:
+    """Write ``run_dir/manifest.json`` atomically (:class:`RunFolder` and :func:`close_abandoned`)."""
+    atomic_write(Path(run_dir) / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
 def in_use_error(run_dir: Path | str, key: str = "hydra.run.dir") -> str:
@@ -220,13 +230,13 @@ class RunFolder:
             "kind": kind,
             "git_commit": git_commit(),
             "versions": versions(),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "started": _now(),
         }
         self.write_manifest()
 
     def write_manifest(self) -> None:
         """Write the manifest atomically."""
-        atomic_write(self.path / "manifest.json", json.dumps(self.manifest, indent=2, ensure_ascii=False) + "\n")
+        write_manifest(self.path, self.manifest)
 
     def update(self, **fields: Any) -> None:
         """Add fields to the manifest and rewrite it."""
@@ -237,7 +247,7 @@ class RunFolder:
         """Close the run: status, wall time and, on failure, the one-line error."""
         self.manifest["status"] = status
         self.manifest["wall_time_s"] = round(time.perf_counter() - self.t0, 3)
-        self.manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.manifest["finished"] = _now()
         if error:
             self.manifest["error"] = error
         self.write_manifest()
