@@ -321,11 +321,17 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False)
 
 
+def spawn_pool(n_workers: int) -> ProcessPoolExecutor:
+    """A pool of ``n_workers`` spawned (not forked) processes: each imports the package afresh, so
+    none inherits the parent's threads or numba state. Submit to it under :func:`sigint_ignored`."""
+    return ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 @contextmanager
 def worker_pool(n_workers: int):
-    """A pool of ``n_workers`` spawned processes; submit to it under :func:`sigint_ignored`. On an
-    exception in the body (Ctrl-C included) its workers are stopped at once, else shut down."""
-    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"))
+    """:func:`spawn_pool` for the body; on an exception in it (Ctrl-C included) its workers are
+    stopped at once, else shut down."""
+    pool = spawn_pool(n_workers)
     try:
         yield pool
     except BaseException:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import RunConfig, ScenarioConfig
-from sim.ensemble import EnsembleResult, parameter_sets, run_replicate, sigint_ignored, stop_workers
+from sim.ensemble import EnsembleResult, parameter_sets, run_replicate, sigint_ignored, spawn_pool, stop_workers
 from sim.plan.spec import Plan, entry_for
 from sim.behaviour.adoption import FULL
 from sim.results import RunResult
@@ -146,8 +145,7 @@ class Evaluator:
             results = [_job(j) for j in jobs]
         else:
             if self._pool is None:
-                ctx = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=self.cfg.ensemble.n_jobs, mp_context=ctx)
+                self._pool = spawn_pool(self.cfg.ensemble.n_jobs)
             try:
                 with sigint_ignored():  # the workers spawned by these submits ignore Ctrl-C
                     pending = self._pool.map(_job, jobs)
